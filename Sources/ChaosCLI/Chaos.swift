@@ -1,0 +1,2 @@
+import ChaosKit
+@main struct Chaos { static func main() {} }
