@@ -1,2 +1,1 @@
-import ChaosKit
 @main struct Chaos { static func main() {} }

@@ -21,6 +21,8 @@ extension FDM.Instance {
         case .probing(let since, let nextProbe):
             if now >= since + settings.isolationPingTimeout {
                 declareIsolated(now, into: &directives)
+                // With no policy delay (5.0) the response is due in this very tick.
+                isolationResponseTick(now, into: &directives)
             } else if now >= nextProbe {
                 isolation = .probing(since: since, nextProbe: now + settings.isolationPingInterval)
                 directives.append(.probeIsolationAddresses(isolationAddresses))

@@ -18,8 +18,7 @@ extension FDM.Instance {
             if reason != .vmMonitoringReset { monitoring.removeValue(forKey: vm) }
             if wasOn, isFailure(vm, reason: reason) {
                 if isActingMaster {
-                    record(.vmFailureDetected(vm: vm, host: myself, reason: reason?.rawValue ?? "unknown"), now, into: &directives)
-                    enqueueRestart(vm, failedOn: myself, now)
+                    noteVMFailure(vm, on: myself, reason: reason?.rawValue ?? "unknown", now, into: &directives)
                 } else if !unreportedFailures.contains(vm) {
                     unreportedFailures.append(vm)
                     if bugs.contains(.restartDuringElection), role == .election {
@@ -142,7 +141,7 @@ extension FDM.Instance {
                 directives.append(.powerOffVM(vm, reason: .pdl))
                 localVMs.removeValue(forKey: vm)
                 if isActingMaster {
-                    enqueueRestart(vm, failedOn: myself, now)
+                    noteVMFailure(vm, on: myself, reason: "component protection", now, into: &directives)
                 } else if !unreportedFailures.contains(vm) {
                     unreportedFailures.append(vm)
                 }

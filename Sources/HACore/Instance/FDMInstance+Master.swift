@@ -174,8 +174,7 @@ extension FDM.Instance {
         }
         for vm in heartbeat.poweredOn { master?.restarts[vm].map { _ in masterVMRunning(vm, on: sender, now, into: &directives) } }
         for vm in heartbeat.failedVMs {
-            record(.vmFailureDetected(vm: vm, host: sender, reason: "reported by slave"), now, into: &directives)
-            enqueueRestart(vm, failedOn: sender, now)
+            noteVMFailure(vm, on: sender, reason: "reported by slave", now, into: &directives)
         }
     }
 
@@ -264,8 +263,7 @@ extension FDM.Instance {
         record(.hostStateChanged(host: host, state: .dead), now, into: &directives)
         // Restart what ran there: last heartbeat report, completed by the poweron file.
         for vm in member.reportedVMs {
-            record(.vmFailureDetected(vm: vm, host: host, reason: "host dead"), now, into: &directives)
-            enqueueRestart(vm, failedOn: host, now)
+            noteVMFailure(vm, on: host, reason: "host dead", now, into: &directives)
         }
         let locations = powerOnFileLocations(for: host)
         if !locations.isEmpty { directives.append(.readPowerOnFile(host: host, datastores: locations)) }
@@ -296,9 +294,9 @@ extension FDM.Instance {
         if member.state == .dead {
             master?.members[host] = member
             for vm in file.poweredOn {
-                record(.vmFailureDetected(vm: vm, host: host, reason: "host dead (poweron file)"), now, into: &directives)
-                enqueueRestart(vm, failedOn: host, now)
+                noteVMFailure(vm, on: host, reason: "host dead (poweron file)", now, into: &directives)
             }
+            restartTick(now, into: &directives)
             return
         }
         if member.state == .isolated || member.state == .partitioned {
@@ -317,8 +315,7 @@ extension FDM.Instance {
         for vm in previous where !now_listed.contains(vm) {
             let marker = markers.contains(vm)
             guard marker || settings.restartIsolatedVMWithoutMarker else { continue }
-            record(.vmFailureDetected(vm: vm, host: host, reason: marker ? "powered off by isolation response" : "vanished from poweron file"), now, into: &directives)
-            enqueueRestart(vm, failedOn: host, now)
+            noteVMFailure(vm, on: host, reason: marker ? "powered off by isolation response" : "vanished from poweron file", now, into: &directives)
         }
     }
 
@@ -337,8 +334,7 @@ extension FDM.Instance {
         }
         guard !unknownHosts else { return }
         for vm in config.vms where vm.isProtected && vm.restartPriority != .disabled && !running.contains(vm.id) && state.restarts[vm.id] == nil {
-            record(.vmFailureDetected(vm: vm.id, host: myself, reason: "protected but not running"), now, into: &directives)
-            enqueueRestart(vm.id, failedOn: nil, now)
+            noteVMFailure(vm.id, on: nil, reason: "protected but not running", now, into: &directives)
         }
     }
 }

@@ -27,10 +27,19 @@ extension FDM.Instance {
         return settings.profile == .v51 && vcenterConnected
     }
 
-    mutating func enqueueRestart(_ vm: VMID, failedOn host: HostID?, _ now: Instant) {
+    @discardableResult
+    mutating func enqueueRestart(_ vm: VMID, failedOn host: HostID?, _ now: Instant) -> Bool {
         guard master != nil, master?.restarts[vm] == nil, let config = vmConfig(vm),
-              config.isProtected, config.restartPriority != .disabled else { return }
+              config.isProtected, config.restartPriority != .disabled else { return false }
         master?.restarts[vm] = FDM.RestartEntry(vm: vm, failedOn: host, nextAttemptAt: now + settings.restartIssueDelay)
+        return true
+    }
+
+    /// Records a VM failure and queues its restart, once (no duplicate evidence).
+    mutating func noteVMFailure(_ vm: VMID, on host: HostID?, reason: String, _ now: Instant, into directives: inout [FDM.Directive]) {
+        if enqueueRestart(vm, failedOn: host, now) {
+            record(.vmFailureDetected(vm: vm, host: host ?? myself, reason: reason), now, into: &directives)
+        }
     }
 
     /// Time after which an unanswered attempt counts as failed (the target went silent).

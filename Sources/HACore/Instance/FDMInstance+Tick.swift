@@ -19,7 +19,10 @@ extension FDM.Instance {
             nextHeartbeatFileWrite = now + settings.datastoreHeartbeatWriteInterval
         }
         switch role {
-        case .election: electionTick(now, into: &directives)
+        case .election:
+            electionTick(now, into: &directives)
+            // An election won in this tick: the master's duties start now, not a tick later.
+            if role == .master { masterTick(now, into: &directives) }
         case .slave: slaveTick(now, into: &directives)
         case .master: masterTick(now, into: &directives)
         case .none: break
@@ -135,7 +138,13 @@ extension FDM.Instance {
 
     mutating func onPowerOnCompleted(_ vm: VMID, succeeded: Bool, reason: String, _ now: Instant, into directives: inout [FDM.Directive]) {
         guard let attempt = localRestartAttempts.removeValue(forKey: vm) else { return }
-        if succeeded { record(.vmPoweredOnLocally(vm: vm), now, into: &directives) }
+        if succeeded {
+            record(.vmPoweredOnLocally(vm: vm), now, into: &directives)
+            // Power-off markers are deleted when the VM is powered on again (oracle §3.1).
+            if let home = vmConfig(vm)?.homeDatastore, datastoreHealth[home]?.isWritable == true {
+                directives.append(.removePoweredOffMarker(home, vm: vm))
+            }
+        }
         if attempt.master == myself {
             masterOnRestartResult(vm, attemptID: attempt.id, succeeded: succeeded, reason: reason, now, into: &directives)
         } else {

@@ -120,3 +120,16 @@ public struct ClusterConfig: Hashable, Sendable, Codable {
         return Array(heartbeatCandidates(for: host).filter { accessible.contains($0) }.prefix(count))
     }
 }
+
+extension ClusterConfig {
+    /// A copy whose per-VM durations (VM monitoring) are multiplied by `factor` (time scale).
+    public func scaled(by factor: Double) -> ClusterConfig {
+        var copy = self
+        copy.vms = vms.map { vm in
+            var vm = vm
+            vm.monitoring = vm.monitoring.scaled(by: factor)
+            return vm
+        }
+        return copy
+    }
+}

@@ -143,3 +143,15 @@ public struct HostConfig: Hashable, Sendable, Codable {
         self.managementAddress = managementAddress
     }
 }
+
+extension VMMonitoringSettings {
+    /// A copy with every duration multiplied by `factor` (time scale).
+    public func scaled(by factor: Double) -> VMMonitoringSettings {
+        var copy = self
+        copy.failureInterval = failureInterval.scaled(by: factor)
+        copy.minUptime = minUptime.scaled(by: factor)
+        copy.maxFailureWindow = maxFailureWindow?.scaled(by: factor)
+        copy.ioStatsInterval = ioStatsInterval.scaled(by: factor)
+        return copy
+    }
+}

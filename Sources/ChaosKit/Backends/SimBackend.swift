@@ -1,0 +1,110 @@
+import HACore
+import HASim
+
+/// Runs scenarios in the deterministic simulator, in virtual time (DESIGN §3).
+public struct SimBackend: ClusterBackend {
+    public let name = "sim"
+    public init() {}
+
+    public func run(_ scenario: Scenario, options: RunOptions) async throws -> History {
+        runSynchronously(scenario, options: options)
+    }
+
+    /// The simulation itself; synchronous and pure (same scenario + seed → same history).
+    public func runSynchronously(_ scenario: Scenario, options: RunOptions) -> History {
+        let scale = options.timeScale
+        let settings = scenario.settings.scaled(by: scale)
+        let cluster = scenario.cluster.scaled(by: scale)
+        let setup = SimulationSetup(
+            cluster: cluster, settings: settings,
+            ipStorage: Set(scenario.datastores.filter(\.isIPStorage).map(\.id)),
+            initialPlacement: scenario.initialPlacement, seed: options.seed, bugs: options.bugs
+        )
+        var sim = Simulator(setup)
+        var records: [FaultRecord] = []
+        // The timeline: injections and heals, in time order (heals first at equal times).
+        enum Action { case inject(Int), heal(Int) }
+        var timeline: [(time: Double, order: Int, action: Action)] = []
+        for (index, step) in scenario.steps.enumerated() {
+            timeline.append((step.at * scale, 1, .inject(index)))
+            if let heal = step.healAt { timeline.append((heal * scale, 0, .heal(index))) }
+        }
+        timeline.sort { ($0.time, $0.order) < ($1.time, $1.order) }
+        var recordIndex: [Int: Int] = [:]
+        for entry in timeline {
+            sim.run(until: .seconds(entry.time))
+            switch entry.action {
+            case .inject(let index):
+                let step = scenario.steps[index]
+                records.append(FaultRecord(fault: step.fault, injectedAt: sim.now.seconds))
+                recordIndex[index] = records.count - 1
+                SimFaultPlanner.inject(step.fault, id: index, into: &sim)
+                options.progress?("t=\(formatSeconds(sim.now.seconds))s inject \(step.fault.kind) \(step.fault.targets.joined(separator: " "))")
+            case .heal(let index):
+                let step = scenario.steps[index]
+                SimFaultPlanner.heal(step.fault, id: index, into: &sim)
+                if let r = recordIndex[index] { records[r].healedAt = sim.now.seconds }
+                options.progress?("t=\(formatSeconds(sim.now.seconds))s heal \(step.fault.kind) \(step.fault.targets.joined(separator: " "))")
+            }
+        }
+        let end = scenario.duration * scale
+        sim.run(until: .seconds(end))
+        let trace = sim.finish()
+        return History(
+            scenario: scenario.name, backend: name, timeScale: scale, seed: options.seed, settings: settings,
+            cluster: cluster, datastores: scenario.datastores, faults: records, events: trace.events,
+            vmInstances: trace.vmInstances, diskLocks: trace.diskLocks, hostPower: trace.hostPower,
+            protectedListLocks: trace.protectedListLocks, fileObservations: trace.fileObservations, duration: end
+        )
+    }
+}
+
+/// Fault → simulator operations (the simulator's fault planner; DESIGN §6).
+public enum SimFaultPlanner {
+    public static func inject(_ fault: Fault, id: Int, into sim: inout Simulator) {
+        switch fault {
+        case .partition(let groups): sim.partition(id: id, groups: groups)
+        case .partitionOneWay(let from, let to): sim.cutOneWay(id: id, from: from, to: to)
+        case .isolateHost(let host, let storageToo): sim.isolate(host, storageToo: storageToo)
+        case .dropIsolationAddress(let host): sim.dropIsolationAddress(host, true)
+        case .packetLoss(let host, let p): sim.setLoss(host, probability: p)
+        case .managementNetworkOutage: sim.setManagementOutage(true)
+        case .unmountDatastore(let ds, let hosts): sim.storage(.unmount, ds, on: hosts)
+        case .pdlDatastore(let ds, let hosts): sim.storage(.permanentDeviceLoss, ds, on: hosts)
+        case .readOnlyDatastore(let ds, let hosts): sim.storage(.readOnly, ds, on: hosts)
+        case .killAgent(let host, let staysDown): sim.killAgent(host, staysDown: staysDown)
+        case .killHostd(let host, let staysDown): sim.killHostd(host, staysDown: staysDown)
+        case .killVM(let vm): sim.killVM(vm)
+        case .stopAgent(let host): sim.stopAgent(host, true)
+        case .powerOffHost(let host): sim.powerOff(host)
+        case .shutdownHost(let host): sim.shutdown(host)
+        case .freezeHost(let host): sim.freeze(host, true)
+        case .restartHost(let host): sim.restart(host)
+        case .controllerDown: sim.setControllerUp(false)
+        case .guestHang(let vm): sim.hangGuest(vm, true)
+        case .userPowerOff(let vm): sim.userPowerOff(vm)
+        }
+    }
+
+    public static func heal(_ fault: Fault, id: Int, into sim: inout Simulator) {
+        switch fault {
+        case .partition: sim.healPartition(id: id)
+        case .partitionOneWay: sim.healOneWay(id: id)
+        case .isolateHost(let host, _): sim.healIsolation(host)
+        case .dropIsolationAddress(let host): sim.dropIsolationAddress(host, false)
+        case .packetLoss(let host, _): sim.setLoss(host, probability: 0)
+        case .managementNetworkOutage: sim.setManagementOutage(false)
+        case .unmountDatastore(let ds, let hosts): sim.storage(.unmount, ds, on: hosts, heal: true)
+        case .pdlDatastore(let ds, let hosts): sim.storage(.permanentDeviceLoss, ds, on: hosts, heal: true)
+        case .readOnlyDatastore(let ds, let hosts): sim.storage(.readOnly, ds, on: hosts, heal: true)
+        case .killAgent(let host, _): sim.reviveAgent(host)
+        case .killHostd(let host, _): sim.reviveHostd(host)
+        case .stopAgent(let host): sim.stopAgent(host, false)
+        case .powerOffHost(let host), .shutdownHost(let host): sim.powerOn(host)
+        case .freezeHost(let host): sim.freeze(host, false)
+        case .controllerDown: sim.setControllerUp(true)
+        case .guestHang(let vm): sim.hangGuest(vm, false)
+        case .killVM, .restartHost, .userPowerOff: break
+        }
+    }
+}
