@@ -39,7 +39,7 @@ let package = Package(
         ),
         .testTarget(name: "HACoreTests", dependencies: ["HACore", "HATestKit"], swiftSettings: swiftSettings),
         .testTarget(name: "HASimTests", dependencies: ["HACore", "HASim", "HATestKit"], swiftSettings: swiftSettings),
-        .testTarget(name: "ChaosKitTests", dependencies: ["ChaosKit", "HATestKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "ChaosKitTests", dependencies: ["ChaosKit", "HATestKit"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )
