@@ -149,3 +149,31 @@ extension Simulator {
         schedule(at: now + setup.settings.heartbeatInterval, .userPowerOffNow(vm))
     }
 }
+
+extension Simulator {
+    /// The evidence source name of the controller.
+    public static let controllerID = HostID("vcenter")
+
+    /// A user powers a VM on through the controller: admission control decides (it is a vCenter
+    /// function, oracle §6.7); if admitted the VM is protected and powered on.
+    public mutating func userPowerOn(_ vm: VMID, on host: HostID) {
+        guard controllerUp, let index = cluster.vms.firstIndex(where: { $0.id == vm }) else { return }
+        let running = Set(instances.values.map(\.vm))
+        let poweredOn = cluster.vms.filter { running.contains($0.id) }
+        let decision = AdmissionControl.admitsUserPowerOn(of: cluster.vms[index], on: host, cluster: cluster, poweredOn: poweredOn)
+        let admitted: Bool
+        let reason: String
+        switch decision {
+        case .admitted: (admitted, reason) = (true, "admitted")
+        case .rejected(let why): (admitted, reason) = (false, why)
+        }
+        trace.events.append(TimedEvent(time: now.seconds, event: HAEvent(
+            host: Self.controllerID, at: now, kind: .admissionControlDecision(vm: vm, host: host, admitted: admitted, reason: reason)
+        )))
+        guard admitted else { return }
+        cluster.vms[index].isProtected = true
+        cluster.version += 1
+        if let master = vcenterMaster { notifyAgent(master, .configurationPushed(cluster)) }
+        beginPowerOn(vm, on: host, byHA: false)
+    }
+}

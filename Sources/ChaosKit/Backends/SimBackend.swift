@@ -83,6 +83,7 @@ public enum SimFaultPlanner {
         case .controllerDown: sim.setControllerUp(false)
         case .guestHang(let vm): sim.hangGuest(vm, true)
         case .userPowerOff(let vm): sim.userPowerOff(vm)
+        case .userPowerOn(let vm, let host): sim.userPowerOn(vm, on: host)
         }
     }
 
@@ -104,7 +105,7 @@ public enum SimFaultPlanner {
         case .freezeHost(let host): sim.freeze(host, false)
         case .controllerDown: sim.setControllerUp(true)
         case .guestHang(let vm): sim.hangGuest(vm, false)
-        case .killVM, .restartHost, .userPowerOff: break
+        case .killVM, .restartHost, .userPowerOff, .userPowerOn: break
         }
     }
 }

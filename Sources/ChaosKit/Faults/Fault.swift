@@ -44,6 +44,9 @@ public enum Fault: Hashable, Sendable, Codable {
     case guestHang(VMID)
     /// A user powers the VM off through the controller (unprotect, then power off).
     case userPowerOff(VMID)
+    /// A user powers the VM on through the controller on `host`: admission control decides
+    /// (oracle §6.7), then the VM is protected.
+    case userPowerOn(VMID, host: HostID)
 
     /// The kind string used in `faults.jsonl` and `result.json` (e.g. `host.powerOff`).
     public var kind: String {
@@ -68,6 +71,7 @@ public enum Fault: Hashable, Sendable, Codable {
         case .controllerDown: "control.controllerDown"
         case .guestHang: "vm.guestHang"
         case .userPowerOff: "vm.userPowerOff"
+        case .userPowerOn: "vm.userPowerOn"
         }
     }
 
@@ -84,6 +88,7 @@ public enum Fault: Hashable, Sendable, Codable {
         case .unmountDatastore(let ds, let hosts), .pdlDatastore(let ds, let hosts), .readOnlyDatastore(let ds, let hosts):
             [ds.rawValue] + hosts.map(\.rawValue)
         case .killVM(let vm), .guestHang(let vm), .userPowerOff(let vm): [vm.rawValue]
+        case .userPowerOn(let vm, let host): [vm.rawValue, host.rawValue]
         case .controllerDown: ["controller"]
         }
     }
@@ -98,6 +103,7 @@ public enum Fault: Hashable, Sendable, Codable {
              .restartHost(let h):
             [h]
         case .unmountDatastore(_, let hosts), .pdlDatastore(_, let hosts), .readOnlyDatastore(_, let hosts): hosts
+        case .userPowerOn(_, let host): [host]
         case .managementNetworkOutage, .killVM, .guestHang, .userPowerOff, .controllerDown: []
         }
     }
@@ -105,7 +111,7 @@ public enum Fault: Hashable, Sendable, Codable {
     /// Whether the fault is instantaneous (nothing to heal: kills, crashes, user operations).
     public var isInstantaneous: Bool {
         switch self {
-        case .killVM, .userPowerOff, .restartHost: true
+        case .killVM, .userPowerOff, .userPowerOn, .restartHost: true
         case .killAgent(_, let staysDown), .killHostd(_, let staysDown): !staysDown
         default: false
         }

@@ -171,7 +171,7 @@ extension ScenarioParser {
         let catalog = section.catalog
         var declaredAt: [String: Int] = [:]
         for item in items {
-            let fields = try item.fields(["id", "host", "datastore", "compatibleHosts"] + vmSettingKeys, in: "a VM")
+            let fields = try item.fields(["id", "host", "datastore", "compatibleHosts", "poweredOn"] + vmSettingKeys, in: "a VM")
             let idNode = try fields.required("id")
             let id = try idNode.identifier()
             if let line = declaredAt[id] {
@@ -208,8 +208,15 @@ extension ScenarioParser {
                 }
             }
             try applyVMSettings(fields, to: &vm, catalog: catalog)
+            // `poweredOn: false`: registered on `host` but off at the start, hence not yet protected
+            // (vCenter protects a VM when it powers it on, oracle §3.1).
+            let poweredOn = try fields.optional("poweredOn")?.bool() ?? true
+            if poweredOn {
+                section.placement[vm.id] = host
+            } else {
+                vm.isProtected = false
+            }
             section.vms.append(vm)
-            section.placement[vm.id] = host
         }
     }
 

@@ -27,6 +27,7 @@ extension ScenarioParser {
         ("control.controllerDown", []),
         ("vm.guestHang", ["vm"]),
         ("vm.userPowerOff", ["vm"]),
+        ("vm.userPowerOn", ["vm", "host"]),
     ]
 
     /// Parses `faults`: a list of steps `{at:, fault:, <parameters>, heal: | for:}`, sorted by `at`
@@ -148,6 +149,7 @@ extension ScenarioParser {
         case "control.controllerDown": return .controllerDown
         case "vm.guestHang": return .guestHang(try vm())
         case "vm.userPowerOff": return .userPowerOff(try vm())
+        case "vm.userPowerOn": return .userPowerOn(try vm(), host: try host())
         default:
             preconditionFailure("fault kind \(kind) is listed in faultKinds but has no case in parseFault")
         }

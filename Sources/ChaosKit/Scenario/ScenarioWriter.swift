@@ -24,7 +24,12 @@ public enum ScenarioWriter {
         out.append("  vms:")
         for vm in scenario.cluster.vms {
             var fields = ["id: \(vm.id)"]
-            if let host = scenario.initialPlacement[vm.id] { fields.append("host: \(host)") }
+            if let host = scenario.initialPlacement[vm.id] {
+                fields.append("host: \(host)")
+            } else if let host = scenario.cluster.hosts.first(where: { $0.datastores.contains(vm.homeDatastore) })?.id {
+                fields.append("host: \(host)")
+                fields.append("poweredOn: false")
+            }
             fields.append("datastore: \(vm.homeDatastore)")
             fields.append("priority: \(vm.restartPriority.rawValue)")
             fields.append("isolationResponse: \(vm.isolationResponse.rawValue)")
@@ -33,7 +38,7 @@ public enum ScenarioWriter {
             fields.append("memoryOverheadMB: \(vm.memoryOverheadMB)")
             fields.append("tools: \(vm.hasTools)")
             if !vm.compatibleHosts.isEmpty { fields.append("compatibleHosts: \(list(vm.compatibleHosts.map(\.rawValue)))") }
-            if !vm.isProtected { fields.append("protected: false") }
+            if !vm.isProtected, scenario.initialPlacement[vm.id] != nil { fields.append("protected: false") }
             if vm.monitoring.enabled {
                 let m = vm.monitoring
                 var mf = ["failureInterval: \(n(m.failureInterval.inSeconds))", "minUptime: \(n(m.minUptime.inSeconds))",
@@ -84,6 +89,7 @@ public enum ScenarioWriter {
                 case .unmountDatastore(let ds, let hosts), .pdlDatastore(let ds, let hosts), .readOnlyDatastore(let ds, let hosts):
                     fields.append("datastore: \(ds)"); fields.append("hosts: \(list(hosts.map(\.rawValue)))")
                 case .killVM(let vm), .guestHang(let vm), .userPowerOff(let vm): fields.append("vm: \(vm)")
+                case .userPowerOn(let vm, let host): fields.append("vm: \(vm)"); fields.append("host: \(host)")
                 case .managementNetworkOutage, .controllerDown: break
                 }
                 if let heal = step.healAt { fields.append("heal: \(n(heal))") }

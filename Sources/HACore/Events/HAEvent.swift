@@ -51,5 +51,7 @@ public struct HAEvent: Hashable, Sendable, Codable {
         case hostdAvailable
         case configApplied(version: Int)
         case messageDropped(from: String, reason: String)
+        /// The controller (vCenter role, emitted as host `vcenter`) admitted or rejected a user power-on.
+        case admissionControlDecision(vm: VMID, host: HostID, admitted: Bool, reason: String)
     }
 }
