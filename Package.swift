@@ -12,6 +12,11 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "chaos", targets: ["ChaosCLI"]),
+        .executable(name: "ha-agent", targets: ["HAAgent"]),
+        .executable(name: "hostd", targets: ["HostDaemon"]),
+        .executable(name: "vm-workload", targets: ["VMWorkload"]),
+        .executable(name: "ha-node", targets: ["HANode"]),
+        .executable(name: "ha-controller", targets: ["HAController"]),
         .library(name: "HACore", targets: ["HACore"]),
         .library(name: "HASim", targets: ["HASim"]),
         .library(name: "ChaosKit", targets: ["ChaosKit"]),
@@ -19,16 +24,52 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Pure HA logic: no Foundation, no clock, no I/O, no randomness (checked by HACoreTests/PurityTests).
         .target(name: "HACore", swiftSettings: swiftSettings),
         // Deterministic discrete-event simulator of N FDM instances, network, datastores and VMs.
         .target(name: "HASim", dependencies: ["HACore"], swiftSettings: swiftSettings),
+        // Wire and file formats shared by the agent, hostd, vm-workload and the harness (docs/NODES.md).
+        .target(name: "HAWire", dependencies: ["HACore"], swiftSettings: swiftSettings),
+        // The agent shell: drives FDM.Instance with real sockets, files, probes and time.
+        .target(
+            name: "HAAgentKit",
+            dependencies: [
+                "HACore", "HAWire",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // hostd logic: VM registry, vm-workload processes, the agent socket; and the VM workload itself.
+        .target(
+            name: "HostKit",
+            dependencies: [
+                "HACore", "HAWire",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "HAAgent", dependencies: ["HAAgentKit", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: swiftSettings),
+        .executableTarget(name: "HostDaemon", dependencies: ["HostKit", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: swiftSettings),
+        .executableTarget(name: "VMWorkload", dependencies: ["HostKit", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: swiftSettings),
+        .executableTarget(name: "HANode", dependencies: ["HostKit", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "HAController",
+            dependencies: [
+                "HAWire", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Scenarios, checker, backends, reports.
         .target(
             name: "ChaosKit",
-            dependencies: ["HACore", "HASim", .product(name: "Yams", package: "Yams")],
+            dependencies: ["HACore", "HASim", "HAWire", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         .target(name: "HATestKit", dependencies: ["HACore", "HASim", "ChaosKit"], swiftSettings: swiftSettings),
@@ -39,6 +80,9 @@ let package = Package(
         ),
         .testTarget(name: "HACoreTests", dependencies: ["HACore", "HATestKit"], swiftSettings: swiftSettings),
         .testTarget(name: "HASimTests", dependencies: ["HACore", "HASim", "HATestKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "HAWireTests", dependencies: ["HAWire", "HATestKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "HAAgentKitTests", dependencies: ["HAAgentKit", "HATestKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "HostKitTests", dependencies: ["HostKit", "HATestKit"], swiftSettings: swiftSettings),
         .testTarget(name: "ChaosKitTests", dependencies: ["ChaosKit", "HATestKit"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
