@@ -160,7 +160,9 @@ public struct Simulator: Sendable {
 
     /// Hands one event to a host's agent and carries out the directives.
     mutating func feed(_ host: HostID, _ event: FDM.Event) {
+        // Move the agent out while it runs so its collections stay uniquely referenced (no CoW copies).
         guard var agent = hosts[host]?.agent else { return }
+        hosts[host]?.agent = nil
         let directives = agent.handle(event, at: now)
         hosts[host]?.agent = agent
         for directive in directives { execute(directive, on: host) }

@@ -1,0 +1,169 @@
+import ArgumentParser
+import ChaosKit
+import Foundation
+import HACore
+
+/// Options shared by commands that run scenarios.
+struct RunFlags: ParsableArguments {
+    @Option(name: .long, help: "Backend: sim (virtual time).")
+    var backend: String = "sim"
+
+    @Option(name: .long, help: "Multiply every protocol duration and scenario time by this factor.")
+    var timeScale: Double = 1.0
+
+    @Option(name: .long, help: "Seed for the simulator's randomness (network latency, start-up stagger).")
+    var seed: UInt64 = 1
+
+    @Option(name: .long, help: "Break one HA rule on purpose in every agent (mutation testing), e.g. noOwnershipCheck.")
+    var bug: [String] = []
+
+    @Flag(name: .long, help: "Print only the final table.")
+    var quiet = false
+
+    @Flag(name: .long, help: "Print one JSON object per scenario instead of the table.")
+    var json = false
+
+    func validate() throws {
+        guard timeScale > 0, timeScale <= 100 else { throw ValidationError("--time-scale must be in (0, 100], got \(timeScale)") }
+        guard backend == "sim" else { throw ValidationError("unknown backend \"\(backend)\"; available: sim") }
+        for name in bug where FDM.Bug(rawValue: name) == nil {
+            throw ValidationError("unknown --bug \"\(name)\"; known: \(FDM.Bug.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    var bugs: Set<FDM.Bug> { Set(bug.compactMap(FDM.Bug.init(rawValue:))) }
+
+    func makeBackend() -> any ClusterBackend { SimBackend() }
+}
+
+extension Chaos {
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run scenario files (or folders of them) and check every expectation.",
+            discussion: """
+            Writes DIR/<scenario>/ with result.json, events.jsonl, faults.jsonl and history.json.
+
+            Examples:
+              chaos run faults/                              # the whole corpus on the simulator
+              chaos run faults/host-failure.yaml --seed 7
+              chaos run faults/isolation-row-05.yaml --bug noOwnershipCheck   # must fail
+            """
+        )
+
+        @Argument(help: "Scenario files or folders.")
+        var paths: [String]
+
+        @OptionGroup var flags: RunFlags
+
+        @Option(name: .long, help: "Output folder (default: runs/<timestamp>).")
+        var out: String?
+
+        func run() async throws {
+            let scenarios = try ScenarioLoader.load(paths: paths)
+            guard !scenarios.isEmpty else { throw ValidationError("no scenario files found in \(paths.joined(separator: " "))") }
+            let outDir = out ?? "runs/\(RunClock.stamp())"
+            let backend = flags.makeBackend()
+            var rows: [SummaryRow] = []
+            for scenario in scenarios {
+                let verbose = !flags.quiet && !flags.json
+                if verbose { print("▶ \(scenario.name) [\(backend.name), scale \(flags.timeScale), seed \(flags.seed)]") }
+                let printer: (@Sendable (String) -> Void)? = verbose ? { @Sendable line in print("  " + line) } : nil
+                let options = RunOptions(timeScale: flags.timeScale, seed: flags.seed, bugs: flags.bugs, progress: printer)
+                let history: History
+                do {
+                    history = try await backend.run(scenario, options: options)
+                } catch {
+                    FileHandle.standardError.write(Data("\(scenario.name): infrastructure failure: \(error)\n".utf8))
+                    rows.append(SummaryRow(name: scenario.name, verdict: nil, passed: 0, total: 0, transitions: [:], failures: ["\(error)"]))
+                    continue
+                }
+                let checks = Checker.check(history, expectations: scenario.expectations)
+                let document = try RunWriter.write(history: history, checks: checks, to: "\(outDir)/\(scenario.name)")
+                try ScenarioWriter.yaml(scenario).write(toFile: "\(outDir)/\(scenario.name)/scenario.yaml", atomically: true, encoding: .utf8)
+                let row = SummaryRow(history: history, checks: checks, document: document)
+                rows.append(row)
+                if flags.json {
+                    let data = try JSONEncoder().encode(document)
+                    print(String(decoding: data, as: UTF8.self))
+                } else if verbose {
+                    row.printDetail()
+                }
+            }
+            if !flags.json { SummaryRow.printTable(rows, outDir: outDir) }
+            throw ExitCode(SummaryRow.exitCode(rows))
+        }
+    }
+}
+
+/// One line of the final table.
+struct SummaryRow {
+    var name: String
+    var verdict: Verdict?
+    var passed: Int
+    var total: Int
+    var transitions: [String: Double]
+    var failures: [String]
+
+    init(name: String, verdict: Verdict?, passed: Int, total: Int, transitions: [String: Double], failures: [String]) {
+        self.name = name
+        self.verdict = verdict
+        self.passed = passed
+        self.total = total
+        self.transitions = transitions
+        self.failures = failures
+    }
+
+    init(history: History, checks: [CheckResult], document: ResultDocument) {
+        name = history.scenario
+        verdict = CheckResult.verdict(of: checks)
+        passed = checks.filter { $0.passed == true }.count
+        total = checks.count
+        transitions = document.transitions
+        failures = checks.filter { $0.passed != true }.map {
+            "\($0.id) \($0.passed == nil ? "INCONCLUSIVE" : "FAILED"): expected \($0.expected); observed \($0.observed)"
+        }
+    }
+
+    static let transitionOrder = ["declaredDead", "electionStarted", "newMaster", "isolationDeclared", "responseApplied", "firstRestart"]
+
+    var transitionText: String {
+        Self.transitionOrder.compactMap { key in transitions[key].map { "\(key)=T\(formatSeconds($0))" } }.joined(separator: " ")
+    }
+
+    func printDetail() {
+        let mark = verdict.map { $0 == .pass ? "PASS" : $0 == .fail ? "FAIL" : "INCONCLUSIVE" } ?? "ERROR"
+        print("  \(mark) \(passed)/\(total) checks  \(transitionText)")
+        for failure in failures { print("    ✗ \(failure)") }
+    }
+
+    static func printTable(_ rows: [SummaryRow], outDir: String) {
+        let width = max(24, rows.map(\.name.count).max() ?? 0)
+        print("")
+        print("scenario".padding(toLength: width, withPad: " ", startingAt: 0) + "  verdict       checks  key transitions (model s after first fault)")
+        for row in rows {
+            let verdict = (row.verdict?.rawValue ?? "error").padding(toLength: 12, withPad: " ", startingAt: 0)
+            let checks = "\(row.passed)/\(row.total)".padding(toLength: 7, withPad: " ", startingAt: 0)
+            print(row.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + verdict + "  " + checks + " " + row.transitionText)
+        }
+        let pass = rows.filter { $0.verdict == .pass }.count
+        let fail = rows.filter { $0.verdict == .fail }.count
+        let other = rows.count - pass - fail
+        print("\(rows.count) scenarios: \(pass) passed, \(fail) failed, \(other) inconclusive or errors — results in \(outDir)")
+    }
+
+    static func exitCode(_ rows: [SummaryRow]) -> Int32 {
+        if rows.contains(where: { $0.verdict == .fail }) { return Exit.invalid }
+        if rows.contains(where: { $0.verdict != .pass }) { return Exit.unknown }
+        return Exit.valid
+    }
+}
+
+/// Timestamps for run folders.
+enum RunClock {
+    static func stamp() -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date())
+    }
+}
