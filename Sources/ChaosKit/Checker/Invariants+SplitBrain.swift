@@ -34,7 +34,7 @@ extension Invariants {
     }
 
     /// The spans during which `instance`'s host had lost access to the VM's home datastore:
-    /// storage faults on it, or a partition during which the instance no longer held its disk lock.
+    /// storage faults on it, or a partition or freeze during which the instance no longer held its disk lock.
     static func storageLossSpans(_ c: CheckContext, _ instance: VMInstanceRecord) -> [Span] {
         guard let home = c.vm(instance.vm)?.homeDatastore else { return [] }
         var spans: [Span] = []
@@ -44,6 +44,13 @@ extension Invariants {
                 spans.append(Span(from: fault.injectedAt, to: c.faultEnd(fault)))
             case .unmountDatastore(let d, let hosts), .pdlDatastore(let d, let hosts), .readOnlyDatastore(let d, let hosts):
                 if d == home && hosts.contains(instance.host) { spans.append(Span(from: fault.injectedAt, to: c.faultEnd(fault))) }
+            case .freezeHost(let h) where h == instance.host:
+                // A frozen host's VMs cannot renew their locks: once the lock lapsed, HA may restart
+                // the VM elsewhere, and the frozen copy must die of lost-lock when thawed (oracle §7.1).
+                let lockEnd = c.history.diskLocks.filter { $0.instance == instance.instance }.compactMap(\.to).max()
+                if let lockEnd, lockEnd >= fault.injectedAt, (c.faultEnd(fault).map { lockEnd < $0 } ?? true) {
+                    spans.append(Span(from: lockEnd, to: c.faultEnd(fault)))
+                }
             case .partition(let groups) where groups.contains(where: { $0.contains(instance.host) }):
                 // Stretched partitions can take storage along; believe it only when the instance lost its lock.
                 let lockEnd = c.history.diskLocks.filter { $0.instance == instance.instance }.compactMap(\.to).max()
@@ -75,7 +82,7 @@ extension Invariants {
         let id = "INV-SB1"
         var f = Findings()
         let expected = "at any instant at most one instance of a VM holds its disk lock; a second live instance exists only while the first one's host "
-            + "has lost access to the VM's home datastore (isolation with IP storage, unmount/PDL/read-only, or a partition that cost it its lock), "
+            + "has lost access to the VM's home datastore (isolation with IP storage, unmount/PDL/read-only, or a partition or freeze that cost it its lock), "
             + "plus \(fmt(lostLockResolutionBound)) s for lost-lock resolution after access returns"
         f.expect(expected)
         guard !c.history.vmInstances.isEmpty || !c.history.diskLocks.isEmpty else {
