@@ -79,7 +79,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HACoreTests", dependencies: ["HACore", "HATestKit"], swiftSettings: swiftSettings),
-        .testTarget(name: "HASimTests", dependencies: ["HACore", "HASim", "HATestKit", "ChaosKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "HASimTests", dependencies: ["HACore", "HASim", "HATestKit"], swiftSettings: swiftSettings),
         .testTarget(name: "HAWireTests", dependencies: ["HAWire", "HATestKit"], swiftSettings: swiftSettings),
         .testTarget(name: "HAAgentKitTests", dependencies: ["HAAgentKit", "HATestKit"], swiftSettings: swiftSettings),
         .testTarget(name: "HostKitTests", dependencies: ["HostKit", "HATestKit"], swiftSettings: swiftSettings),
