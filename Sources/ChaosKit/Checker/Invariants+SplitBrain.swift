@@ -48,14 +48,14 @@ extension Invariants {
                 // A frozen host's VMs cannot renew their locks: once the lock lapsed, HA may restart
                 // the VM elsewhere, and the frozen copy must die of lost-lock when thawed (oracle §7.1).
                 let lockEnd = c.history.diskLocks.filter { $0.instance == instance.instance }.compactMap(\.to).max()
-                if let lockEnd, lockEnd >= fault.injectedAt, (c.faultEnd(fault).map { lockEnd < $0 } ?? true) {
-                    spans.append(Span(from: lockEnd, to: c.faultEnd(fault)))
+                if let lockEnd, (c.faultEnd(fault).map { lockEnd < $0 } ?? true) {
+                    spans.append(Span(from: max(lockEnd, fault.injectedAt), to: c.faultEnd(fault)))
                 }
             case .partition(let groups) where groups.contains(where: { $0.contains(instance.host) }):
                 // Stretched partitions can take storage along; believe it only when the instance lost its lock.
                 let lockEnd = c.history.diskLocks.filter { $0.instance == instance.instance }.compactMap(\.to).max()
-                if let lockEnd, lockEnd >= fault.injectedAt, (c.faultEnd(fault).map { lockEnd < $0 } ?? true) {
-                    spans.append(Span(from: lockEnd, to: c.faultEnd(fault)))
+                if let lockEnd, (c.faultEnd(fault).map { lockEnd < $0 } ?? true) {
+                    spans.append(Span(from: max(lockEnd, fault.injectedAt), to: c.faultEnd(fault)))
                 }
             default:
                 break
