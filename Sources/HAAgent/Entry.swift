@@ -1,1 +1,42 @@
-@main struct Main { static func main() { print("not yet implemented") } }
+import ArgumentParser
+import Foundation
+import HACore
+import HAAgentKit
+
+/// `ha-agent`: the FDM agent of one host (thin: options → ``AgentShell``).
+@main
+struct HAAgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ha-agent",
+        abstract: "The HA agent (FDM role) of one host: election, heartbeats, isolation, restarts.",
+        discussion: "Reads N/config/settings.json and N/config/clusterconfig.json; writes N/logs/events.jsonl (docs/NODES.md)."
+    )
+
+    @Option(name: .long, help: "Node folder N.") var nodeDir: String
+    @Option(name: .long, help: "This host's id.") var host: String
+    @Option(name: .long, help: "Management address to bind UDP 8182 on.") var bind: String
+    @Option(name: .long, help: "UDP port.") var port: Int = 8182
+    @Option(name: .long, help: "Management gateway (default isolation address).") var gateway: String
+    @Option(name: .long, help: "Where datastores are mounted.") var datastoreRoot: String = "/vmfs/volumes"
+
+    func run() async throws {
+        let decoder = JSONDecoder()
+        guard let settingsData = FileManager.default.contents(atPath: nodeDir + "/config/settings.json"),
+              let configData = FileManager.default.contents(atPath: nodeDir + "/config/clusterconfig.json") else {
+            throw ValidationError("missing \(nodeDir)/config/settings.json or clusterconfig.json")
+        }
+        let settings = try decoder.decode(Settings.self, from: settingsData)
+        let config = try decoder.decode(ClusterConfig.self, from: configData)
+        var bugs = Set<FDM.Bug>()
+        if let text = try? String(contentsOfFile: nodeDir + "/control/bugs", encoding: .utf8) {
+            bugs = Set(text.split(whereSeparator: \.isNewline).compactMap { FDM.Bug(rawValue: String($0)) })
+        }
+        AgentSignals.install()
+        let options = AgentOptions(
+            host: HostID(host), nodeDirectory: nodeDir, bindAddress: bind, port: port, datastoreRoot: datastoreRoot,
+            gatewayAddress: gateway, settings: settings, config: config, bugs: bugs
+        )
+        let shell = try AgentShell(options: options)
+        try await shell.run()
+    }
+}
