@@ -1,1 +1,40 @@
-@main struct Main { static func main() { print("not yet implemented") } }
+import ArgumentParser
+import Foundation
+import HACore
+import HostKit
+import Logging
+
+/// `ha-node`: the per-host watchdog of hostd and ha-agent (see ``NodeWatchdog``).
+///
+/// Exit codes: 0 after SIGTERM/SIGINT (children stopped), 64 bad arguments.
+@main
+struct HANodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ha-node",
+        abstract: "Starts hostd and ha-agent, restarts them when they die (unless N/control/*.down)."
+    )
+
+    @Option(help: "The node folder N.") var nodeDir: String
+    @Option(help: "This host's id.") var host: String
+    @Option(help: "The hostd executable.") var hostd: String
+    @Option(help: "The ha-agent executable.") var agent: String
+    @Option(name: .customLong("agent-arg"), parsing: .unconditionalSingleValue, help: "An extra ha-agent argument (repeatable).")
+    var agentArgs: [String] = []
+    @Option(name: .customLong("hostd-arg"), parsing: .unconditionalSingleValue, help: "An extra hostd argument (repeatable).")
+    var hostdArgs: [String] = []
+    @Option(name: .customLong("watchdog-delay-ms"), help: "Restart delay after a death.") var watchdogDelayMs: Int64 = 2_000
+
+    func validate() throws {
+        guard watchdogDelayMs >= 0 else { throw ValidationError("--watchdog-delay-ms must not be negative") }
+    }
+
+    func run() throws {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let options = NodeWatchdog.Options(
+            nodeDirectory: nodeDir, host: HostID(host), hostdPath: hostd, agentPath: agent,
+            hostdArguments: hostdArgs, agentArguments: agentArgs, restartDelay: .milliseconds(watchdogDelayMs)
+        )
+        let code = NodeWatchdog(options: options, logger: Logger(label: "ha-node")).run()
+        throw ExitCode(code)
+    }
+}

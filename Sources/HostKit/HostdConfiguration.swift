@@ -1,0 +1,61 @@
+import Foundation
+import HACore
+
+/// Everything `hostd` needs to know at start (its command line, NODES.md §1).
+public struct HostdConfiguration: Sendable, Hashable {
+    /// The node folder.
+    public var paths: NodePaths
+    /// This host's id.
+    public var host: HostID
+    /// The folder holding the datastores (`/vmfs/volumes` in a node).
+    public var datastoreRoot: String
+    /// The `vm-workload` executable.
+    public var vmWorkloadPath: String
+    /// `HACore.Settings` JSON (already scaled); defaults to `N/config/settings.json`.
+    public var settingsPath: String
+    /// `HACore.ClusterConfig` JSON (VM home datastores and Tools flags), re-read at each power-on.
+    public var clusterConfigPath: String
+    /// How often VM processes and their stdout are checked.
+    public var pollInterval: Duration
+
+    public init(
+        nodeDirectory: String, host: HostID, datastoreRoot: String, vmWorkloadPath: String,
+        settingsPath: String? = nil, clusterConfigPath: String? = nil, pollInterval: Duration = .milliseconds(20)
+    ) {
+        let paths = NodePaths(root: nodeDirectory)
+        self.paths = paths
+        self.host = host
+        self.datastoreRoot = datastoreRoot
+        self.vmWorkloadPath = vmWorkloadPath
+        self.settingsPath = settingsPath ?? paths.settings
+        self.clusterConfigPath = clusterConfigPath ?? paths.clusterConfig
+        self.pollInterval = pollInterval
+    }
+
+    /// Reads the settings file.
+    ///
+    /// - Returns: The settings; throws when the file is missing or does not decode.
+    public func loadSettings() throws(HostKitError) -> Settings {
+        try Self.load(Settings.self, from: settingsPath)
+    }
+
+    /// Reads the cluster configuration file.
+    public func loadClusterConfig() throws(HostKitError) -> ClusterConfig {
+        try Self.load(ClusterConfig.self, from: clusterConfigPath)
+    }
+
+    private static func load<T: Decodable>(_ type: T.Type, from path: String) throws(HostKitError) -> T {
+        switch FileOps.read(path, limit: 16 << 20) {
+        case .content(let bytes):
+            do {
+                return try JSONDecoder().decode(type, from: Data(bytes))
+            } catch {
+                throw HostKitError(.malformed, "\(path) is not a valid \(type): \(error)")
+            }
+        case .missing:
+            throw HostKitError(.configuration, "\(path) does not exist")
+        case .failed(let errno):
+            throw HostKitError(.io, "cannot read \(path)", errno: errno)
+        }
+    }
+}
