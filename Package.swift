@@ -69,7 +69,7 @@ let package = Package(
         // Scenarios, checker, backends, reports.
         .target(
             name: "ChaosKit",
-            dependencies: ["HACore", "HASim", "HAWire", .product(name: "Yams", package: "Yams")],
+            dependencies: ["HACore", "HASim", "HAWire", "HostKit", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         .target(name: "HATestKit", dependencies: ["HACore", "HASim", "ChaosKit"], swiftSettings: swiftSettings),
@@ -83,6 +83,7 @@ let package = Package(
         .testTarget(name: "HAWireTests", dependencies: ["HAWire", "HATestKit"], swiftSettings: swiftSettings),
         .testTarget(name: "HAAgentKitTests", dependencies: ["HAAgentKit", "HATestKit"], swiftSettings: swiftSettings),
         .testTarget(name: "HostKitTests", dependencies: ["HostKit", "HATestKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "EndToEndTests", dependencies: ["ChaosKit", "HATestKit", "HostKit", "HAWire"], swiftSettings: swiftSettings),
         .testTarget(name: "ChaosKitTests", dependencies: ["ChaosKit", "HATestKit"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

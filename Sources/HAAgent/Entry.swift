@@ -37,6 +37,11 @@ struct HAAgentCommand: AsyncParsableCommand {
             gatewayAddress: gateway, settings: settings, config: config, bugs: bugs
         )
         let shell = try AgentShell(options: options)
-        try await shell.run()
+        do {
+            try await shell.run()
+        } catch is AgentStopped {
+            // Graceful stop: locks released and recorded; leave without waiting for NIO's loops.
+            Foundation.exit(0)
+        }
     }
 }

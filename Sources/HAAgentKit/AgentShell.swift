@@ -88,7 +88,8 @@ public actor AgentShell {
         while !Task.isCancelled {
             if stopping || AgentSignals.terminateRequested.load(ordering: .relaxed) {
                 gracefulStop()
-                return
+                // Unwind the task group: the datagram loop does not end on cancellation alone.
+                throw AgentStopped()
             }
             checkDatastoreHealth()
             deliver(.tick)
@@ -227,6 +228,9 @@ public actor AgentShell {
         }
     }
 }
+
+/// Thrown out of ``AgentShell/run()`` after a graceful stop (SIGTERM or ``AgentShell/stop()``).
+public struct AgentStopped: Error {}
 
 /// Process-wide signal flags (set from a C signal handler, read by the tick loop).
 public enum AgentSignals {
