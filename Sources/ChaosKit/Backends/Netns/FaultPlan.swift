@@ -1,0 +1,25 @@
+/// How one fault is injected and healed on a netns cluster.
+public struct FaultPlan: Hashable, Sendable {
+    /// The timeline step the fault belongs to (its iptables rules carry `hac-<run>-s<step>`).
+    public var step: Int
+    /// `hac-<run>-s<step>`.
+    public var tag: String
+    /// What the journal records before injection (`nil`: nothing stays behind, e.g. a kill).
+    /// Its undo is the heal's commands, so that the reaper can heal after a crash.
+    public var resource: JournalResource?
+    public var inject: [NetnsAction]
+    public var heal: [NetnsAction]
+
+    public init(step: Int, tag: String, resource: JournalResource?, inject: [NetnsAction], heal: [NetnsAction]) {
+        self.step = step
+        self.tag = tag
+        self.resource = resource
+        self.inject = inject
+        self.heal = heal
+    }
+
+    /// The injection's commands.
+    public var injectArgv: [[String]] { inject.compactMap(\.argv) }
+    /// The heal's commands.
+    public var healArgv: [[String]] { heal.compactMap(\.argv) }
+}

@@ -1,0 +1,240 @@
+import Foundation
+import HACore
+
+/// Builds, faults and removes one run's namespaces, executing ``NetnsPlanner`` steps through
+/// the ``CommandRunner`` and recording each resource in the ``RunJournal`` before it exists.
+///
+/// A failed ``bringUp()`` leaves its journal behind: call ``tearDown()`` (or the ``Reaper``).
+public struct NetnsNetwork: Sendable {
+    public let layout: NetnsLayout
+    public let journal: RunJournal
+    public let runner: any CommandRunner
+    public let planner: NetnsPlanner
+    /// Where the journals of all runs are (to spare shared folders while another run lives).
+    public let journalDirectory: String
+    /// Timeout of each command.
+    public let commandTimeout: Duration
+
+    public init(
+        layout: NetnsLayout, journal: RunJournal, runner: any CommandRunner, journalDirectory: String = RunJournal.defaultDirectory,
+        planner: NetnsPlanner = NetnsPlanner(), commandTimeout: Duration = .seconds(20)
+    ) {
+        self.layout = layout
+        self.journal = journal
+        self.runner = runner
+        self.planner = planner
+        self.journalDirectory = journalDirectory
+        self.commandTimeout = commandTimeout
+    }
+
+    /// What an execution did.
+    public struct Stats: Hashable, Sendable {
+        public var steps: Int = 0
+        public var commands: Int = 0
+        public var duration: Duration = .zero
+        /// Failures tolerated during tear-down (entries stay in the journal).
+        public var failures: [String] = []
+        /// Whether tear-down removed everything and deleted the journal.
+        public var journalDeleted = false
+    }
+
+    // MARK: - Start of a run
+
+    /// The start of every netns run: reaps what dead runs left (``Reaper``, `runID: nil`),
+    /// picks a free subnet, builds the layout and opens the run's journal.
+    ///
+    /// - Parameters:
+    ///   - reapDeadRuns: `false` only where other runs may keep their journals elsewhere (tests).
+    /// - Returns: the network, ready for ``bringUp()``, and what the reaper removed.
+    public static func prepare(
+        runID: RunID = .random(), hosts: [(HostID, [DatastoreID])], datastores: [DatastoreID], ipStorage: Set<DatastoreID> = [],
+        runDirectory: String, journalDirectory: String = RunJournal.defaultDirectory, runner: any CommandRunner,
+        reapDeadRuns: Bool = true, limits: NetnsLayout.Limits = .init()
+    ) async throws(NetnsError) -> (network: NetnsNetwork, reaped: ReaperReport) {
+        guard Capabilities.netns else {
+            throw NetnsError(code: .unsupported, message: Capabilities.netnsProblems.joined(separator: "; "))
+        }
+        let reaped = reapDeadRuns ? await Reaper.clean(runID: nil, journalDir: journalDirectory, runner: runner) : ReaperReport()
+        let subnet = try await freeSubnetIndex(for: runID, runner: runner)
+        let layout: NetnsLayout
+        let journal: RunJournal
+        do {
+            layout = try NetnsLayout(
+                runID: runID, hosts: hosts, datastores: datastores, ipStorage: ipStorage, runDirectory: runDirectory, subnetIndex: subnet, limits: limits
+            )
+        } catch {
+            throw NetnsError(code: .unsupported, message: error.description)
+        }
+        do {
+            journal = try RunJournal(runID: runID, directory: journalDirectory)
+        } catch {
+            throw NetnsError(code: .journal, message: error.description)
+        }
+        return (NetnsNetwork(layout: layout, journal: journal, runner: runner, journalDirectory: journalDirectory), reaped)
+    }
+
+    // MARK: - Subnet
+
+    /// The first free subnet index from the run id's preferred one (`ip -br addr`, collision rule
+    /// of ``NetnsLayout``).
+    public static func freeSubnetIndex(for runID: RunID, runner: any CommandRunner, timeout: Duration = .seconds(10)) async throws(NetnsError) -> Int {
+        let output: String
+        do {
+            output = try await runner.runChecked(["ip", "-br", "addr"], timeout: timeout).stdout
+        } catch {
+            throw NetnsError(code: .command, message: error.description, command: error)
+        }
+        guard let index = NetnsLayout.chooseSubnetIndex(preferred: NetnsLayout.preferredSubnetIndex(for: runID), inUse: NetnsLayout.subnetIndicesInUse(ipBriefAddr: output)) else {
+            throw NetnsError(code: .noSubnet, message: "all 512 /24 subnets of 198.18.0.0/15 are in use")
+        }
+        return index
+    }
+
+    // MARK: - Bring-up and tear-down
+
+    /// Builds the layout; stops at the first failure (the journal then lists what exists).
+    @discardableResult
+    public func bringUp() async throws(NetnsError) -> Stats {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var stats = Stats()
+        let executor = NetnsActionExecutor(runner: runner, commandTimeout: commandTimeout, tolerateGone: false)
+        for step in planner.bringUp(layout) {
+            var seq: Int?
+            if case .plan(let resource) = step.journal {
+                do {
+                    seq = try await journal.plan(resource)
+                } catch {
+                    throw NetnsError(code: .journal, message: error.description)
+                }
+            }
+            for action in step.actions {
+                stats.commands += try await executor.perform(action)
+            }
+            if let seq {
+                do {
+                    try await journal.markCreated(seq)
+                } catch {
+                    throw NetnsError(code: .journal, message: error.description)
+                }
+            }
+            stats.steps += 1
+        }
+        stats.duration = clock.now - start
+        return stats
+    }
+
+    /// Removes everything: unhealed faults are healed, then the planned tear-down runs, then
+    /// the journal's undo for whatever is still recorded (a partial bring-up). Never throws:
+    /// failures are listed in the result and their entries stay in the journal for the reaper;
+    /// when nothing is left, the journal is closed and deleted.
+    @discardableResult
+    public func tearDown() async -> Stats {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var stats = Stats()
+        let executor = NetnsActionExecutor(runner: runner, commandTimeout: commandTimeout, tolerateGone: true)
+        let othersAlive = !Reaper.liveRuns(journalDirs: [journalDirectory, RunJournal.defaultDirectory], system: layout.system)
+            .subtracting([layout.runID]).isEmpty
+        let entries = await journal.allEntries
+
+        // Unhealed faults first (newest first): their heal is their undo.
+        for entry in entries.reversed() where entry.state != .removed && entry.name.hasPrefix("\(layout.runID.prefix)-s") {
+            if await undo(entry, stats: &stats) { try? await journal.markRemoved(entry.seq) }
+        }
+        for step in planner.tearDown(layout) {
+            var shared = false
+            var known = true
+            if case .remove(let kind, let name) = step.journal {
+                let entry = entries.last { $0.kind == kind && $0.name == name }
+                known = entry.map { $0.state != .removed } ?? false
+                shared = entry?.shared ?? false
+            }
+            guard known else { continue }
+            var ok = true
+            if !(shared && othersAlive) {
+                for action in step.actions {
+                    do {
+                        stats.commands += try await executor.perform(action)
+                    } catch {
+                        if shared, error.command?.isStillInUse == true { continue }
+                        stats.failures.append(error.description)
+                        ok = false
+                    }
+                }
+            }
+            if ok, case .remove(let kind, let name) = step.journal {
+                _ = try? await journal.markRemoved(kind: kind, name: name)
+            }
+            stats.steps += 1
+        }
+        // Whatever the plan did not cover (a bring-up that failed half-way).
+        for entry in await journal.outstanding.reversed() {
+            if entry.kind == .process || (entry.shared && othersAlive) {
+                try? await journal.markRemoved(entry.seq)
+            } else if await undo(entry, stats: &stats) {
+                try? await journal.markRemoved(entry.seq)
+            }
+        }
+        // Nothing left to reap: the journal goes too.
+        stats.journalDeleted = await journal.close(deleteIfClean: true)
+        stats.duration = clock.now - start
+        return stats
+    }
+
+    private func undo(_ entry: JournalEntry, stats: inout Stats) async -> Bool {
+        var ok = true
+        for argv in entry.undo {
+            stats.commands += 1
+            do {
+                try await runner.runChecked(argv, timeout: commandTimeout)
+            } catch {
+                if error.isAlreadyGone || (entry.shared && error.isStillInUse) { continue }
+                stats.failures.append(error.description)
+                ok = false
+            }
+        }
+        return ok
+    }
+
+    // MARK: - Faults
+
+    /// Journals the fault's heal (as undo), then injects it.
+    ///
+    /// - Returns: the marker actions (start node, controller requests) for the backend to carry out.
+    public func inject(_ plan: FaultPlan) async throws(NetnsError) -> [NetnsAction] {
+        var seq: Int?
+        if let resource = plan.resource {
+            do {
+                seq = try await journal.plan(resource)
+            } catch {
+                throw NetnsError(code: .journal, message: error.description)
+            }
+        }
+        let markers = try await perform(plan.inject, tolerateGone: false)
+        if let seq { try? await journal.markCreated(seq) }
+        return markers
+    }
+
+    /// Heals the fault and marks its journal entry removed.
+    ///
+    /// - Returns: the marker actions for the backend to carry out.
+    public func heal(_ plan: FaultPlan) async throws(NetnsError) -> [NetnsAction] {
+        let markers = try await perform(plan.heal, tolerateGone: true)
+        if let resource = plan.resource { _ = try? await journal.markRemoved(kind: resource.kind, name: resource.name) }
+        return markers
+    }
+
+    private func perform(_ actions: [NetnsAction], tolerateGone: Bool) async throws(NetnsError) -> [NetnsAction] {
+        let executor = NetnsActionExecutor(runner: runner, commandTimeout: commandTimeout, tolerateGone: tolerateGone)
+        var markers: [NetnsAction] = []
+        for action in actions {
+            if action.isMarker {
+                markers.append(action)
+            } else {
+                try await executor.perform(action)
+            }
+        }
+        return markers
+    }
+}

@@ -1,0 +1,234 @@
+import HACore
+
+extension NetnsPlanner {
+    /// The commands that inject and heal `fault` (DESIGN §6), as argv lists only.
+    ///
+    /// Markers (start a node, controller requests) are left out; use ``faultPlan(_:step:layout:runtime:)``
+    /// for the full plan.
+    public func faultCommands(_ fault: Fault, step: Int, layout: NetnsLayout, runtime: NodeRuntime) throws(NetnsPlanError) -> (inject: [[String]], heal: [[String]]) {
+        let plan = try faultPlan(fault, step: step, layout: layout, runtime: runtime)
+        return (plan.injectArgv, plan.healArgv)
+    }
+
+    /// How to inject and heal `fault` on `layout`.
+    ///
+    /// Network faults are DROP rules in the target host namespaces' `HAC-IN`/`HAC-OUT` chains,
+    /// each tagged `-m comment --comment hac-<run>-s<step>` so that the heal deletes exactly
+    /// its own rules. Storage faults act in the host's mount namespace. Process faults signal
+    /// PIDs from `runtime` (by PID, never by name); power operations use the host's cgroup.
+    ///
+    /// - Throws: ``NetnsPlanError`` when the fault names an unknown host, datastore or VM,
+    ///   a datastore the host does not mount, or a PID `runtime` does not have.
+    public func faultPlan(_ fault: Fault, step: Int, layout: NetnsLayout, runtime: NodeRuntime) throws(NetnsPlanError) -> FaultPlan {
+        let tag = "\(layout.runID.prefix)-s\(step)"
+        func resource(_ kind: JournalEntry.Kind, undo: [NetnsAction]) -> JournalResource {
+            JournalResource(kind: kind, name: tag, undo: undo.compactMap(\.argv))
+        }
+        func plan(_ kind: JournalEntry.Kind?, _ inject: [NetnsAction], _ heal: [NetnsAction]) -> FaultPlan {
+            FaultPlan(step: step, tag: tag, resource: kind.map { resource($0, undo: heal) }, inject: inject, heal: heal)
+        }
+        /// A DROP rule in `chain` of `host`'s namespace: `-A` to inject, `-D` to heal.
+        func rule(_ host: NetnsLayout.Host, _ chain: String, _ match: [String]) -> (NetnsAction, NetnsAction) {
+            let spec = match + ["-m", "comment", "--comment", tag, "-j", "DROP"]
+            return (.run(iptables(host.netns, ["-A", chain] + spec)), .run(iptables(host.netns, ["-D", chain] + spec)))
+        }
+        func rules(_ pairs: [(NetnsAction, NetnsAction)]) -> ([NetnsAction], [NetnsAction]) {
+            (pairs.map(\.0), pairs.map(\.1))
+        }
+        func isolation(_ host: NetnsLayout.Host) -> [(NetnsAction, NetnsAction)] {
+            [
+                rule(host, Self.inboundChain, ["-i", NetnsLayout.innerInterface]),
+                rule(host, Self.outboundChain, ["-o", NetnsLayout.innerInterface]),
+            ]
+        }
+
+        switch fault {
+        case .partition(let groups):
+            let resolved = try groups.map { (group) throws(NetnsPlanError) in try group.map { (id) throws(NetnsPlanError) in try host(id, layout) } }
+            var pairs: [(NetnsAction, NetnsAction)] = []
+            for (g, group) in resolved.enumerated() {
+                let others = resolved.enumerated().filter { $0.offset != g }.flatMap(\.element)
+                for member in group {
+                    for other in others {
+                        pairs.append(rule(member, Self.inboundChain, ["-s", other.address]))
+                        pairs.append(rule(member, Self.outboundChain, ["-d", other.address]))
+                    }
+                }
+            }
+            let (inject, heal) = rules(pairs)
+            return plan(.chain, inject, heal)
+
+        case .partitionOneWay(let from, let to):
+            let senders = try from.map { (id) throws(NetnsPlanError) in try host(id, layout) }
+            let receivers = try to.map { (id) throws(NetnsPlanError) in try host(id, layout) }
+            var pairs: [(NetnsAction, NetnsAction)] = []
+            for sender in senders {
+                for receiver in receivers {
+                    pairs.append(rule(sender, Self.outboundChain, ["-d", receiver.address]))
+                    pairs.append(rule(receiver, Self.inboundChain, ["-s", sender.address]))
+                }
+            }
+            let (inject, heal) = rules(pairs)
+            return plan(.chain, inject, heal)
+
+        case .isolateHost(let id, let storageToo):
+            let target = try host(id, layout)
+            var (inject, heal) = rules(isolation(target))
+            if storageToo {
+                for ds in target.datastores where layout.ipStorage.contains(ds) {
+                    inject.append(unmount(ds, on: target, layout))
+                    heal.append(remount(ds, on: target, layout))
+                }
+            }
+            return plan(.chain, inject, heal)
+
+        case .dropIsolationAddress(let id):
+            let target = try host(id, layout)
+            let (inject, heal) = rule(target, Self.outboundChain, ["-d", layout.gateway.address, "-p", "icmp"])
+            return plan(.chain, [inject], [heal])
+
+        case .packetLoss(let id, let probability):
+            let target = try host(id, layout)
+            guard probability > 0, probability <= 1 else {
+                throw NetnsPlanError(code: .invalidValue, message: "loss probability \(probability) is outside (0, 1]")
+            }
+            let statistic = ["-m", "statistic", "--mode", "random", "--probability", "\(probability)"]
+            let (inject, heal) = rules([
+                rule(target, Self.inboundChain, ["-i", NetnsLayout.innerInterface] + statistic),
+                rule(target, Self.outboundChain, ["-o", NetnsLayout.innerInterface] + statistic),
+            ])
+            return plan(.chain, inject, heal)
+
+        case .managementNetworkOutage:
+            let (inject, heal) = rules(layout.hosts.flatMap(isolation))
+            return plan(.chain, inject, heal)
+
+        case .unmountDatastore(let ds, let hosts):
+            let targets = try mounting(ds, hosts, layout)
+            return plan(.mount, targets.map { unmount(ds, on: $0, layout) }, targets.map { remount(ds, on: $0, layout) })
+
+        case .pdlDatastore(let ds, let hosts):
+            let targets = try mounting(ds, hosts, layout)
+            var inject: [NetnsAction] = []
+            var heal: [NetnsAction] = []
+            for target in targets {
+                let inNode = ["nsenter", "--mount=\(target.mountNamespaceFile)"]
+                let point = layout.datastoreMountPoint(ds)
+                inject += [
+                    .run(inNode + ["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755,nosuid,nodev", "\(layout.runID.prefix)-pdl", point]),
+                    .run(inNode + ["touch", "\(point)/.pdl"]),
+                    .run(inNode + ["mount", "-o", "remount,ro", point]),
+                ]
+                heal.append(.run(inNode + ["umount", "-l", point]))
+            }
+            return plan(.mount, inject, heal)
+
+        case .readOnlyDatastore(let ds, let hosts):
+            let targets = try mounting(ds, hosts, layout)
+            let remount = { (target: NetnsLayout.Host, mode: String) -> NetnsAction in
+                .run(["nsenter", "--mount=\(target.mountNamespaceFile)", "mount", "-o", "remount,\(mode),bind", layout.datastoreMountPoint(ds)])
+            }
+            return plan(.mount, targets.map { remount($0, "ro") }, targets.map { remount($0, "rw") })
+
+        case .killAgent(let id, let staysDown), .killHostd(let id, let staysDown):
+            let target = try host(id, layout)
+            let isAgent = if case .killAgent = fault { true } else { false }
+            let processes = runtime.hosts[id]
+            guard let pid = isAgent ? processes?.agentPID : processes?.hostdPID else {
+                throw NetnsPlanError(code: .missingPID, message: "no \(isAgent ? "ha-agent" : "hostd") PID for \(id)")
+            }
+            let kill = NetnsAction.run(Self.kill("9", pid))
+            guard staysDown else { return plan(nil, [kill], []) }
+            let control = "\(target.nodeDirectory)/control/\(isAgent ? "agent" : "hostd").down"
+            return FaultPlan(
+                step: step, tag: tag, resource: JournalResource(kind: .process, name: tag, undo: [["rm", "-f", control]]),
+                inject: [.writeFile(path: control, contents: ""), kill], heal: [.removeFile(path: control)]
+            )
+
+        case .killVM(let vm):
+            let pid = try vmPID(vm, runtime)
+            return plan(nil, [.run(Self.kill("9", pid))], [])
+
+        case .stopAgent(let id):
+            _ = try host(id, layout)
+            guard let pid = runtime.hosts[id]?.agentPID else { throw NetnsPlanError(code: .missingPID, message: "no ha-agent PID for \(id)") }
+            // No journaled undo: after a crash the PID may be reused; the reaper kills the cgroup.
+            return FaultPlan(step: step, tag: tag, resource: JournalResource(kind: .process, name: tag, undo: []), inject: [.run(Self.kill("STOP", pid))], heal: [.run(Self.kill("CONT", pid))])
+
+        case .powerOffHost(let id):
+            let target = try host(id, layout)
+            return plan(nil, killCgroup(layout.freezerCgroup(target.id)), [.startNode(target.id)])
+
+        case .shutdownHost(let id):
+            let target = try host(id, layout)
+            return plan(nil, [.shutdownHost(target.id)], [.startNode(target.id)])
+
+        case .freezeHost(let id):
+            let target = try host(id, layout)
+            let state = "\(layout.freezerCgroup(target.id))/freezer.state"
+            // No journaled undo: the reaper thaws (and empties) every cgroup of a dead run.
+            return FaultPlan(
+                step: step, tag: tag, resource: JournalResource(kind: .cgroup, name: tag, undo: []),
+                inject: [.writeFile(path: state, contents: "FROZEN")], heal: [.writeFile(path: state, contents: "THAWED")]
+            )
+
+        case .restartHost(let id):
+            let target = try host(id, layout)
+            return plan(nil, killCgroup(layout.freezerCgroup(target.id)) + [.startNode(target.id)], [])
+
+        case .controllerDown:
+            guard let pid = runtime.controllerPID else { throw NetnsPlanError(code: .missingPID, message: "no controller PID") }
+            return FaultPlan(step: step, tag: tag, resource: JournalResource(kind: .process, name: tag, undo: []), inject: [.run(Self.kill("STOP", pid))], heal: [.run(Self.kill("CONT", pid))])
+
+        case .guestHang(let vm):
+            let pid = try vmPID(vm, runtime)
+            // vm-workload toggles its hang on SIGUSR1.
+            return plan(nil, [.run(Self.kill("USR1", pid))], [.run(Self.kill("USR1", pid))])
+
+        case .userPowerOff(let vm):
+            return plan(nil, [.controllerRequest(.powerOff(vm))], [])
+
+        case .userPowerOn(let vm, let id):
+            _ = try host(id, layout)
+            return plan(nil, [.controllerRequest(.powerOn(vm, host: id))], [])
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// `kill -<signal> <pid>...` (by PID, never by name).
+    public static func kill(_ signal: String, _ pids: Int32...) -> [String] {
+        ["kill", "-\(signal)"] + pids.map { "\($0)" }
+    }
+
+    private func host(_ id: HostID, _ layout: NetnsLayout) throws(NetnsPlanError) -> NetnsLayout.Host {
+        guard let host = layout.host(id) else { throw NetnsPlanError(code: .unknownHost, message: "\(id) is not a host of run \(layout.runID)") }
+        return host
+    }
+
+    private func vmPID(_ vm: VMID, _ runtime: NodeRuntime) throws(NetnsPlanError) -> Int32 {
+        guard let process = runtime.vmPIDs[vm] else { throw NetnsPlanError(code: .missingPID, message: "\(vm) has no running process") }
+        return process.pid
+    }
+
+    /// The named hosts, each of which must mount `ds`.
+    private func mounting(_ ds: DatastoreID, _ hosts: [HostID], _ layout: NetnsLayout) throws(NetnsPlanError) -> [NetnsLayout.Host] {
+        guard layout.datastores.contains(ds) else { throw NetnsPlanError(code: .unknownDatastore, message: "\(ds) is not a datastore of run \(layout.runID)") }
+        var targets: [NetnsLayout.Host] = []
+        for id in hosts {
+            let target = try host(id, layout)
+            guard target.datastores.contains(ds) else { throw NetnsPlanError(code: .datastoreNotMounted, message: "\(id) does not mount \(ds)") }
+            targets.append(target)
+        }
+        return targets
+    }
+
+    /// APD: lazily unmount the bind mount; the read-only tmpfs below leaves nothing writable.
+    private func unmount(_ ds: DatastoreID, on host: NetnsLayout.Host, _ layout: NetnsLayout) -> NetnsAction {
+        .run(["nsenter", "--mount=\(host.mountNamespaceFile)", "umount", "-l", layout.datastoreMountPoint(ds)])
+    }
+
+    private func remount(_ ds: DatastoreID, on host: NetnsLayout.Host, _ layout: NetnsLayout) -> NetnsAction {
+        .run(["nsenter", "--mount=\(host.mountNamespaceFile)", "mount", "--bind", layout.datastoreSource(ds), layout.datastoreMountPoint(ds)])
+    }
+}

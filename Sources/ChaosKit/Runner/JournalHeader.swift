@@ -1,0 +1,32 @@
+/// The first line of a journal: whose run it is, so that the reaper can tell a dead run from
+/// a live one (the owner PID is alive **and** has the recorded start time: PIDs are reused).
+public struct JournalHeader: Hashable, Sendable, Codable {
+    /// Format version.
+    public var journal: Int
+    public var runID: RunID
+    public var ownerPID: Int32
+    /// Field 22 of `/proc/<pid>/stat` (clock ticks since boot) when the journal was created.
+    public var ownerStartTicks: UInt64?
+    /// Unix seconds.
+    public var createdAt: Double
+
+    public init(runID: RunID, ownerPID: Int32, ownerStartTicks: UInt64?, createdAt: Double) {
+        self.journal = 1
+        self.runID = runID
+        self.ownerPID = ownerPID
+        self.ownerStartTicks = ownerStartTicks
+        self.createdAt = createdAt
+    }
+}
+
+/// A journal file as read back: its header and the latest state of every entry, in `seq` order.
+public struct JournalContents: Hashable, Sendable {
+    public var path: String
+    public var header: JournalHeader
+    public var entries: [JournalEntry]
+    /// Lines that could not be decoded (a torn last line after a crash).
+    public var unreadableLines: Int
+
+    /// Entries not yet `removed`.
+    public var outstanding: [JournalEntry] { entries.filter { $0.state != .removed } }
+}

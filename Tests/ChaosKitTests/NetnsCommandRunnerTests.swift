@@ -1,0 +1,53 @@
+import ChaosKit
+import Foundation
+import Testing
+
+@Suite struct NetnsCommandRunnerTests {
+    let runner = ProcessCommandRunner()
+
+    @Test func run_capturesOutputAndStatus_withoutAShell() async throws {
+        let result = try await runner.run(["echo", "a b", "$HOME", ";", "true"], timeout: .seconds(5), input: nil)
+        #expect(result == CommandResult(status: 0, stdout: "a b $HOME ; true\n", stderr: ""))
+        let failed = try await runner.run(["ls", "/definitely/not/here"], timeout: .seconds(5), input: nil)
+        #expect(failed.status == 2 && failed.stderr.contains("No such file or directory"))
+    }
+
+    @Test func runChecked_whenTheStatusIsNonZero_throwsNonZeroExit() async {
+        await #expect {
+            try await runner.runChecked(["false"])
+        } throws: { error in
+            (error as? CommandError)?.code == .nonZeroExit && (error as? CommandError)?.status == 1
+        }
+    }
+
+    @Test func run_whenTheProgramIsMissing_throwsLaunchFailed() async {
+        await #expect {
+            try await runner.run(["hachaos-no-such-program"], timeout: .seconds(5), input: nil)
+        } throws: { error in
+            (error as? CommandError)?.code == .launchFailed
+        }
+    }
+
+    @Test func run_whenTheTimeoutExpires_killsTheChildByPIDAndThrowsTimedOut() async throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        await #expect {
+            try await runner.run(["sleep", "30"], timeout: .milliseconds(200), input: nil)
+        } throws: { error in
+            (error as? CommandError)?.code == .timedOut
+        }
+        #expect(clock.now - start < .seconds(5))
+    }
+
+    @Test func run_passesInputAndCapsOutputAtOneMebibyte() async throws {
+        let echoed = try await runner.run(["cat"], timeout: .seconds(5), input: Data("hello\n".utf8))
+        #expect(echoed.stdout == "hello\n")
+        let big = try await runner.run(["head", "-c", "3000000", "/dev/zero"], timeout: .seconds(10), input: nil)
+        #expect(big.status == 0 && big.stdout.utf8.count == CommandResult.outputLimit)
+    }
+
+    @Test func run_setsTheCLocaleSoErrorsCanBeMatched() async throws {
+        let result = try await runner.run(["printenv", "LC_ALL"], timeout: .seconds(5), input: nil)
+        #expect(result.stdout == "C\n")
+    }
+}
