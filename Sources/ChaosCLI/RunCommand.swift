@@ -5,7 +5,7 @@ import HACore
 
 /// Options shared by commands that run scenarios.
 struct RunFlags: ParsableArguments {
-    @Option(name: .long, help: "Backend: sim (virtual time).")
+    @Option(name: .long, help: "Backend: sim (virtual time) or netns (real nodes in Linux namespaces; root).")
     var backend: String = "sim"
 
     @Option(name: .long, help: "Multiply every protocol duration and scenario time by this factor.")
@@ -25,7 +25,7 @@ struct RunFlags: ParsableArguments {
 
     func validate() throws {
         guard timeScale > 0, timeScale <= 100 else { throw ValidationError("--time-scale must be in (0, 100], got \(timeScale)") }
-        guard backend == "sim" else { throw ValidationError("unknown backend \"\(backend)\"; available: sim") }
+        guard ["sim", "netns"].contains(backend) else { throw ValidationError("unknown backend \"\(backend)\"; available: sim, netns") }
         for name in bug where FDM.Bug(rawValue: name) == nil {
             throw ValidationError("unknown --bug \"\(name)\"; known: \(FDM.Bug.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -33,7 +33,12 @@ struct RunFlags: ParsableArguments {
 
     var bugs: Set<FDM.Bug> { Set(bug.compactMap(FDM.Bug.init(rawValue:))) }
 
-    func makeBackend() -> any ClusterBackend { SimBackend() }
+    func makeBackend() -> any ClusterBackend {
+        switch backend {
+        case "netns": NetnsBackend()
+        default: SimBackend()
+        }
+    }
 }
 
 extension Chaos {
@@ -68,7 +73,9 @@ extension Chaos {
                 let verbose = !flags.quiet && !flags.json
                 if verbose { print("▶ \(scenario.name) [\(backend.name), scale \(flags.timeScale), seed \(flags.seed)]") }
                 let printer: (@Sendable (String) -> Void)? = verbose ? { @Sendable line in print("  " + line) } : nil
-                let options = RunOptions(timeScale: flags.timeScale, seed: flags.seed, bugs: flags.bugs, progress: printer)
+                let workDirectory = URL(fileURLWithPath: "\(outDir)/\(scenario.name)").standardizedFileURL.path
+                try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+                let options = RunOptions(timeScale: flags.timeScale, seed: flags.seed, bugs: flags.bugs, workDirectory: workDirectory, progress: printer)
                 let history: History
                 do {
                     history = try await backend.run(scenario, options: options)

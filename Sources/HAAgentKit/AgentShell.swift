@@ -50,32 +50,43 @@ public actor AgentShell {
 
     // MARK: - Running
 
-    /// Runs until `stop()` is called or SIGTERM arrives (checked by the tick loop).
+    /// Runs until `stop()` is called or SIGTERM arrives (checked by the tick loop), then throws
+    /// ``AgentStopped``.
     public func run() async throws {
-        let port = options.port
-        let bind = options.bindAddress
-        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: bind, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: channel)
-                }
-            }
-        try await channel.executeThenClose { inbound, outbound in
-            await self.setOutbound(outbound)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    for try await datagram in inbound {
-                        await self.onDatagram(datagram)
-                    }
-                }
-                group.addTask { try await self.tickLoop() }
-                group.addTask { await self.hostdLoop() }
-                try await group.next()
-                group.cancelAll()
-            }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.tickLoop() }
+            group.addTask { await self.hostdLoop() }
+            group.addTask { await self.udpLoop() }
+            try await group.next()
+            group.cancelAll()
         }
     }
+
+    /// The UDP 8182 socket. Sends into a faulted network fail (iptables DROP on OUTPUT answers
+    /// EPERM) and NIO may close the channel: the socket is then bound again, the agent goes on.
+    func udpLoop() async {
+        while !Task.isCancelled {
+            do {
+                let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .bind(host: options.bindAddress, port: options.port) { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: channel)
+                        }
+                    }
+                try await channel.executeThenClose { inbound, outbound in
+                    await self.setOutbound(outbound)
+                    for try await datagram in inbound { await self.onDatagram(datagram) }
+                }
+            } catch {
+                // Closed by a send error or not bindable yet: try again shortly.
+            }
+            clearOutbound()
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    func clearOutbound() { outbound = nil }
 
     func setOutbound(_ writer: NIOAsyncChannelOutboundWriter<AddressedEnvelope<ByteBuffer>>) { outbound = writer }
 

@@ -23,6 +23,8 @@ struct HANodeCommand: ParsableCommand {
     @Option(name: .customLong("hostd-arg"), parsing: .unconditionalSingleValue, help: "An extra hostd argument (repeatable).")
     var hostdArgs: [String] = []
     @Option(name: .customLong("watchdog-delay-ms"), help: "Restart delay after a death.") var watchdogDelayMs: Int64 = 2_000
+    @Option(name: .customLong("join-cgroup"), help: "A cgroup folder to join before starting anything (repeatable): power-off and freeze act on it.")
+    var joinCgroups: [String] = []
 
     func validate() throws {
         guard watchdogDelayMs >= 0 else { throw ValidationError("--watchdog-delay-ms must not be negative") }
@@ -30,6 +32,15 @@ struct HANodeCommand: ParsableCommand {
 
     func run() throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        // Join the node's cgroups first, so every child (hostd, agent, VMs) is born inside them.
+        for cgroup in joinCgroups {
+            do {
+                try "\(getpid())\n".write(toFile: cgroup + "/cgroup.procs", atomically: false, encoding: .utf8)
+            } catch {
+                FileHandle.standardError.write(Data("ha-node: cannot join cgroup \(cgroup): \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
         let options = NodeWatchdog.Options(
             nodeDirectory: nodeDir, host: HostID(host), hostdPath: hostd, agentPath: agent,
             hostdArguments: hostdArgs, agentArguments: agentArgs, restartDelay: .milliseconds(watchdogDelayMs)

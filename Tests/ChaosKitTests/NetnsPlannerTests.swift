@@ -178,14 +178,18 @@ private func inMount(_ host: String, _ arguments: String) -> [String] {
             .signalCgroup(cgroupProcs: "\(freezer)/cgroup.procs", signal: "9"),
             .writeFile(path: "\(freezer)/freezer.state", contents: "THAWED"),
             .awaitCgroupEmpty(cgroupProcs: "\(freezer)/cgroup.procs", timeout: .seconds(10)),
+            // A powered-off host answers nothing, not even ICMP from its namespace's kernel.
+            .run(["ip", "-n", "hac-a3f09c-h1", "link", "set", "eth0", "down"]),
         ])
-        #expect(fault.heal == [.startNode("host-1")])
+        #expect(fault.heal == [.run(["ip", "-n", "hac-a3f09c-h1", "link", "set", "eth0", "up"]), .startNode("host-1")])
     }
 
     @Test func shutdownHost_isAMarkerForTheBackend() throws {
         let fault = try plan(.shutdownHost("host-2"))
-        #expect(fault.inject == [.shutdownHost("host-2")] && fault.heal == [.startNode("host-2")])
-        #expect(fault.injectArgv.isEmpty)
+        let down = ["ip", "-n", "hac-a3f09c-h2", "link", "set", "eth0", "down"]
+        let up = ["ip", "-n", "hac-a3f09c-h2", "link", "set", "eth0", "up"]
+        #expect(fault.inject == [.shutdownHost("host-2"), .run(down)])
+        #expect(fault.heal == [.run(up), .startNode("host-2")])
     }
 
     @Test func freezeHost_writesTheFreezerState() throws {
@@ -197,7 +201,7 @@ private func inMount(_ host: String, _ arguments: String) -> [String] {
 
     @Test func restartHost_powersOffThenStartsTheNodeAtOnce() throws {
         let fault = try plan(.restartHost("host-2"))
-        #expect(fault.inject.count == 6 && fault.inject.last == .startNode("host-2"))
+        #expect(fault.inject.count == 8 && fault.inject.last == .startNode("host-2"))
         #expect(fault.heal.isEmpty)
     }
 

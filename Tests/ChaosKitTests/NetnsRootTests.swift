@@ -210,8 +210,10 @@ extension RootNetnsTests {
                 // Power off: every process of the host's cgroup dies.
                 let sleeper = try run.startSleeper(in: h3)
                 let power = try await run.inject(.powerOffHost("host-3"), step: 7)
-                #expect(power.heal == [.startNode("host-3")])
+                #expect(power.heal == [.run(["ip", "-n", h3.netns, "link", "set", "eth0", "up"]), .startNode("host-3")])
                 #expect(await waitForExit(sleeper))
+                // A powered-off host does not answer ICMP (else HA would see "agent down", not "dead").
+                #expect(try await !run.ping(from: h1.netns, h3.address))
                 #expect(SystemPaths.pids(inCgroupProcs: "\(run.layout.freezerCgroup("host-3"))/cgroup.procs").isEmpty)
 
                 // The machine's own iptables never changed.

@@ -9,11 +9,17 @@ public struct RunOptions: Sendable {
     public var bugs: Set<FDM.Bug>
     /// Called with each progress line (phase, faults, master changes, restarts).
     public var progress: (@Sendable (String) -> Void)?
+    /// Where a real backend keeps the run's files (datastores, node folders): the scenario's result folder.
+    public var workDirectory: String?
 
-    public init(timeScale: Double = 1, seed: UInt64 = 1, bugs: Set<FDM.Bug> = [], progress: (@Sendable (String) -> Void)? = nil) {
+    public init(
+        timeScale: Double = 1, seed: UInt64 = 1, bugs: Set<FDM.Bug> = [], workDirectory: String? = nil,
+        progress: (@Sendable (String) -> Void)? = nil
+    ) {
         self.timeScale = timeScale
         self.seed = seed
         self.bugs = bugs
+        self.workDirectory = workDirectory
         self.progress = progress
     }
 }

@@ -156,12 +156,16 @@ extension NetnsPlanner {
             return FaultPlan(step: step, tag: tag, resource: JournalResource(kind: .process, name: tag, undo: []), inject: [.run(Self.kill("STOP", pid))], heal: [.run(Self.kill("CONT", pid))])
 
         case .powerOffHost(let id):
+            // A powered-off host answers nothing: its link goes down with its processes (else the
+            // namespace's kernel would still answer ICMP and the master would see "agent down").
             let target = try host(id, layout)
-            return plan(nil, killCgroup(layout.freezerCgroup(target.id)), [.startNode(target.id)])
+            return plan(nil, killCgroup(layout.freezerCgroup(target.id)) + [.run(Self.link(target, up: false))],
+                        [.run(Self.link(target, up: true)), .startNode(target.id)])
 
         case .shutdownHost(let id):
             let target = try host(id, layout)
-            return plan(nil, [.shutdownHost(target.id)], [.startNode(target.id)])
+            return plan(nil, [.shutdownHost(target.id), .run(Self.link(target, up: false))],
+                        [.run(Self.link(target, up: true)), .startNode(target.id)])
 
         case .freezeHost(let id):
             let target = try host(id, layout)
@@ -174,7 +178,7 @@ extension NetnsPlanner {
 
         case .restartHost(let id):
             let target = try host(id, layout)
-            return plan(nil, killCgroup(layout.freezerCgroup(target.id)) + [.startNode(target.id)], [])
+            return plan(nil, killCgroup(layout.freezerCgroup(target.id)) + [.run(Self.link(target, up: false)), .run(Self.link(target, up: true)), .startNode(target.id)], [])
 
         case .controllerDown:
             guard let pid = runtime.controllerPID else { throw NetnsPlanError(code: .missingPID, message: "no controller PID") }
@@ -230,5 +234,10 @@ extension NetnsPlanner {
 
     private func remount(_ ds: DatastoreID, on host: NetnsLayout.Host, _ layout: NetnsLayout) -> NetnsAction {
         .run(["nsenter", "--mount=\(host.mountNamespaceFile)", "mount", "--bind", layout.datastoreSource(ds), layout.datastoreMountPoint(ds)])
+    }
+
+    /// `ip -n <ns> link set eth0 up|down`: a host's network goes with its power.
+    static func link(_ host: NetnsLayout.Host, up: Bool) -> [String] {
+        ["ip", "-n", host.netns, "link", "set", NetnsLayout.innerInterface, up ? "up" : "down"]
     }
 }

@@ -57,7 +57,9 @@ public final class NodeCluster: @unchecked Sendable {
     public private(set) var startWall: Double = 0
 
     let lock = NSLock()
-    var nodeProcesses: [HostID: Process] = [:]
+    var nodeProcesses: [HostID: ChildProcess] = [:]
+    /// Extra `ha-node` arguments per host (e.g. `--join-cgroup`).
+    public var extraNodeArguments: [HostID: [String]] = [:]
     var observations: [FileObservation] = []
     var lastPowerOn: [String: PowerOnFile] = [:]
     var lastMarkers: Set<String> = []
@@ -109,28 +111,34 @@ public final class NodeCluster: @unchecked Sendable {
             "--agent-arg", "--bind", "--agent-arg", placement.address,
             "--agent-arg", "--gateway", "--agent-arg", gateway,
             "--agent-arg", "--datastore-root", "--agent-arg", placement.datastoreRoot,
-        ]
+        ] + (extraNodeArguments[host] ?? [])
     }
 
     /// Starts `host`'s node (its watchdog, which starts hostd and the agent). Returns the PID.
+    /// Uses posix_spawn (``ChildProcess``): Foundation.Process.run() can crash on this toolchain.
     @discardableResult
     public func startNode(_ host: HostID) throws -> Int32 {
         let argv = nodeCommand(host)
-        guard let executable = argv.first else { throw NodeClusterError(message: "no placement for \(host)") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = Array(argv.dropFirst())
-        let log = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        lock.withLock { nodeProcesses[host] = process }
-        return process.processIdentifier
+        guard let first = argv.first else { throw NodeClusterError(message: "no placement for \(host)") }
+        let executable = first.hasPrefix("/") ? first : (ProcessCommandRunner.resolve(first) ?? first)
+        let log = paths(host).logsDirectory + "/ha-node.log"
+        do {
+            let child = try ChildProcess.spawn(
+                executable: executable, argv: argv, environment: ProcessInfo.processInfo.environment,
+                stdout: .appendFile(log), stderr: .appendFile(log)
+            )
+            lock.withLock { nodeProcesses[host] = child }
+            return child.pid
+        } catch {
+            throw NodeClusterError(message: "cannot start the node of \(host): \(error)")
+        }
     }
 
     /// PID of the node's watchdog process (the outermost process started for the host).
-    public func nodePID(_ host: HostID) -> Int32? { lock.withLock { nodeProcesses[host]?.processIdentifier } }
+    public func nodePID(_ host: HostID) -> Int32? { lock.withLock { nodeProcesses[host]?.pid } }
+
+    /// Forgets a node whose processes were killed (host power-off) so it can be started again.
+    public func forgetNode(_ host: HostID) { _ = lock.withLock { nodeProcesses.removeValue(forKey: host) } }
 
     public func markStart() { startWall = Date().timeIntervalSince1970 }
 
@@ -218,6 +226,14 @@ public final class NodeCluster: @unchecked Sendable {
             }
         }
         events.sort { $0.time < $1.time }
+        // The backend's own knowledge: a host that lost power took its VMs with it (hostd died
+        // too, so it wrote no stop line).
+        for (id, record) in instances where record.end == nil {
+            if let off = hostPower.filter({ $0.host == record.host && ($0.end ?? .infinity) >= record.start }).compactMap(\.end).min() {
+                instances[id]?.end = off
+                instances[id]?.endReason = .hostFailed
+            }
+        }
         let diskLocks = journalLocks()
         let locks = protectedListLocks(from: events)
         return History(
@@ -277,11 +293,10 @@ public final class NodeCluster: @unchecked Sendable {
     /// Stops every node: SIGTERM to the watchdogs, then SIGKILL after `grace`.
     public func stopAll(grace: Duration) async {
         let processes = lock.withLock { nodeProcesses }
-        for (_, process) in processes where process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        let clock = ContinuousClock()
-        let deadline = clock.now + grace
-        while clock.now < deadline, processes.values.contains(where: \.isRunning) { try? await Task.sleep(for: .milliseconds(50)) }
-        for (_, process) in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        for (_, process) in processes.sorted(by: { $0.key < $1.key }) where process.isRunning { process.signal(SIGTERM) }
+        for (_, process) in processes.sorted(by: { $0.key < $1.key }) {
+            if await process.wait(timeout: grace) == nil { process.signal(SIGKILL); _ = await process.wait(timeout: .seconds(5)) }
+        }
         // Backstop: every process the nodes recorded (agent, hostd, VMs), by PID.
         for host in cluster.hosts.map(\.id) { killRecordedProcesses(host) }
     }
@@ -324,4 +339,15 @@ public final class NodeCluster: @unchecked Sendable {
 public struct NodeClusterError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+}
+
+extension NodeCluster {
+    /// Kills a node's watchdog and everything it recorded (hard power-off without a cgroup).
+    public func stopNodeHard(_ host: HostID) async {
+        if let process = lock.withLock({ nodeProcesses.removeValue(forKey: host) }) {
+            process.signal(SIGKILL)
+            _ = await process.wait(timeout: .seconds(5))
+        }
+        killRecordedProcesses(host)
+    }
 }

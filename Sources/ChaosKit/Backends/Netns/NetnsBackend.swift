@@ -1,0 +1,185 @@
+import Foundation
+import HACore
+import HAWire
+import HostKit
+
+/// Runs scenarios on real nodes in Linux namespaces (DESIGN §5): one network namespace, mount
+/// namespace and cgroup per host, a bridge with no default route, an isolation gateway, faults
+/// applied for real, everything journaled before it is created and removed afterwards.
+public struct NetnsBackend: ClusterBackend {
+    public let name = "netns"
+    public var binaries: NodeCluster.Binaries
+    public var journalDirectory: String
+    public var runner: any CommandRunner
+
+    public init(binaries: NodeCluster.Binaries = .besideExecutable(), journalDirectory: String = RunJournal.defaultDirectory,
+                runner: any CommandRunner = ProcessCommandRunner()) {
+        self.binaries = binaries
+        self.journalDirectory = journalDirectory
+        self.runner = runner
+    }
+
+    public func run(_ scenario: Scenario, options: RunOptions) async throws -> History {
+        guard binaries.missing.isEmpty else {
+            throw NodeClusterError(message: "node binaries missing: \(binaries.missing.joined(separator: ", ")) (build them with `swift build`)")
+        }
+        let scale = options.timeScale
+        let workDirectory = options.workDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("hachaos-\(UUID().uuidString.prefix(8))").path
+        // A run starts from empty node and datastore folders (a reused --out must not mix evidence).
+        for leftover in ["nodes", "datastores"] { try? FileManager.default.removeItem(atPath: workDirectory + "/" + leftover) }
+        let ipStorage = Set(scenario.datastores.filter(\.isIPStorage).map(\.id))
+        let (network, reaped) = try await NetnsNetwork.prepare(
+            hosts: scenario.cluster.hosts.map { ($0.id, $0.datastores) }, datastores: scenario.datastores.map(\.id),
+            ipStorage: ipStorage, runDirectory: workDirectory, journalDirectory: journalDirectory, runner: runner
+        )
+        if !reaped.removed.isEmpty { options.progress?("reaped \(reaped.removed.count) leftovers of dead runs") }
+        let layout = network.layout
+        options.progress?("run \(layout.runID.rawValue): bringing up \(layout.hosts.count) hosts on \(layout.subnet)")
+        do {
+            _ = try await network.bringUp()
+        } catch {
+            _ = await network.tearDown()
+            throw error
+        }
+        var placements: [HostID: NodeCluster.Placement] = [:]
+        var extra: [HostID: [String]] = [:]
+        for host in layout.hosts {
+            placements[host.id] = .init(address: host.address, commandPrefix: layout.nodeCommandPrefix(host), datastoreRoot: NetnsLayout.datastoreRoot)
+            extra[host.id] = NetnsPlanner.cgroupControllers.flatMap { ["--join-cgroup", layout.cgroup($0, node: host.id.rawValue)] }
+        }
+        let cluster = NodeCluster(
+            runDirectory: workDirectory, scenario: scenario, settings: scenario.settings.scaled(by: scale),
+            placements: placements, gateway: layout.gateway.address, binaries: binaries
+        )
+        cluster.extraNodeArguments = extra
+        var result: Result<History, any Error>
+        do {
+            result = .success(try await play(scenario, options: options, cluster: cluster, network: network))
+        } catch {
+            result = .failure(error)
+        }
+        await cluster.stopAll(grace: .seconds(5))
+        let stats = await network.tearDown()
+        options.progress?("torn down: \(stats)")
+        return try result.get()
+    }
+
+    /// Starts the nodes, plays the timeline in real time, collects the history.
+    func play(_ scenario: Scenario, options: RunOptions, cluster: NodeCluster, network: NetnsNetwork) async throws -> History {
+        let scale = options.timeScale
+        try cluster.prepareFiles(bugs: options.bugs)
+        cluster.markStart()
+        let clock = ContinuousClock()
+        let start = clock.now
+        var hostPower: [HostPowerRecord] = scenario.cluster.hosts.map { HostPowerRecord(host: $0.id, start: 0, end: nil, cleanShutdown: false) }
+        for host in scenario.cluster.hosts.map(\.id) { try cluster.startNode(host) }
+        try await cluster.placeInitialVMs(timeout: .seconds(30))
+        options.progress?("nodes up, initial VMs placed after \(formatSeconds(start.duration(to: clock.now).inSeconds)) s")
+
+        // Out-of-band sampler of poweron files and markers.
+        let sampler = Task {
+            while !Task.isCancelled {
+                cluster.sampleDatastoreFiles()
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        defer { sampler.cancel() }
+
+        enum Action { case inject(Int), heal(Int) }
+        var timeline: [(time: Double, order: Int, action: Action)] = []
+        for (index, step) in scenario.steps.enumerated() {
+            timeline.append((step.at * scale, 1, .inject(index)))
+            if let heal = step.healAt { timeline.append((heal * scale, 0, .heal(index))) }
+        }
+        timeline.sort { ($0.time, $0.order) < ($1.time, $1.order) }
+        var records: [FaultRecord] = []
+        var recordIndex: [Int: Int] = [:]
+        var plans: [Int: FaultPlan] = [:]
+        let planner = NetnsPlanner()
+        func runTime() -> Double { start.duration(to: clock.now).inSeconds }
+
+        for entry in timeline {
+            try await clock.sleep(until: start + .nanoseconds(Int64(entry.time * 1e9)))
+            switch entry.action {
+            case .inject(let index):
+                let step = scenario.steps[index]
+                let plan = try planner.faultPlan(step.fault, step: index, layout: network.layout, runtime: runtime(cluster))
+                plans[index] = plan
+                let injectedAt = runTime()
+                let markers = try await network.inject(plan)
+                records.append(FaultRecord(fault: step.fault, injectedAt: injectedAt))
+                recordIndex[index] = records.count - 1
+                try await handleMarkers(markers, cluster: cluster, hostPower: &hostPower, at: runTime, scale: scale)
+                if case .powerOffHost(let host) = step.fault { endPower(host, clean: false, at: injectedAt, &hostPower); cluster.forgetNode(host) }
+                if case .restartHost(let host) = step.fault { endPower(host, clean: false, at: injectedAt, &hostPower) }
+                options.progress?("t=\(formatSeconds(injectedAt))s inject \(step.fault.kind) \(step.fault.targets.joined(separator: " "))")
+            case .heal(let index):
+                guard let plan = plans[index] else { continue }
+                let step = scenario.steps[index]
+                let markers = try await network.heal(plan)
+                let healedAt = runTime()
+                if let r = recordIndex[index] { records[r].healedAt = healedAt }
+                try await handleMarkers(markers, cluster: cluster, hostPower: &hostPower, at: runTime, scale: scale)
+                options.progress?("t=\(formatSeconds(healedAt))s heal \(step.fault.kind) \(step.fault.targets.joined(separator: " "))")
+            }
+        }
+        let end = scenario.duration * scale
+        try await clock.sleep(until: start + .nanoseconds(Int64(end * 1e9)))
+        sampler.cancel()
+        cluster.sampleDatastoreFiles()
+        return cluster.collectHistory(backend: name, seed: options.seed, faults: records, hostPower: hostPower, duration: runTime())
+    }
+
+    func endPower(_ host: HostID, clean: Bool, at time: Double, _ power: inout [HostPowerRecord]) {
+        if let i = power.lastIndex(where: { $0.host == host && $0.end == nil }) {
+            power[i].end = time
+            power[i].cleanShutdown = clean
+        }
+    }
+
+    /// Marker steps the planner leaves to the backend.
+    func handleMarkers(_ markers: [NetnsAction], cluster: NodeCluster, hostPower: inout [HostPowerRecord], at time: () -> Double, scale: Double) async throws {
+        for marker in markers {
+            switch marker {
+            case .startNode(let host):
+                cluster.forgetNode(host)
+                cluster.killRecordedProcesses(host)
+                try cluster.startNode(host)
+                hostPower.append(HostPowerRecord(host: host, start: time(), end: nil, cleanShutdown: false))
+            case .shutdownHost(let host):
+                // Clean shutdown (DCUI F12): guests off through hostd, the agent reports it, then the host goes off.
+                let client = HostdClient(socketPath: cluster.paths(host).hostdSocket, requestTimeout: .seconds(30))
+                if let list = try? await client.send(.list), let vms = list.vms {
+                    for vm in vms { _ = try? await client.send(.powerOff, vm: vm, reason: VMEndReason.userPowerOff.rawValue) }
+                }
+                try await Task.sleep(for: Duration.seconds(3).scaled(by: scale))
+                await cluster.stopNodeHard(host)
+                endPower(host, clean: true, at: time(), &hostPower)
+            case .controllerRequest(let request):
+                throw NodeClusterError(message: "\(request) needs the controller, which the netns backend does not run yet")
+            default:
+                break
+            }
+        }
+    }
+
+    /// PIDs the planner needs: nodes, agents, hostd, VMs (read from the node folders).
+    func runtime(_ cluster: NodeCluster) -> NodeRuntime {
+        var runtime = NodeRuntime()
+        for host in cluster.cluster.hosts.map(\.id) {
+            let p = cluster.paths(host)
+            func pid(_ name: String) -> Int32? {
+                (try? String(contentsOfFile: p.pidFile(name), encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            }
+            runtime.hosts[host] = .init(nodePID: cluster.nodePID(host), agentPID: pid("ha-agent"), hostdPID: pid("hostd"))
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: p.vmsDirectory)) ?? [] where file.hasSuffix(".json") {
+                if let data = FileManager.default.contents(atPath: p.vmsDirectory + "/" + file),
+                   let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                   let pid = (object["pid"] as? NSNumber)?.int32Value, let vm = object["vm"] as? String {
+                    runtime.vmPIDs[VMID(vm)] = .init(host: host, pid: pid)
+                }
+            }
+        }
+        return runtime
+    }
+}
