@@ -122,6 +122,12 @@ public actor AgentShell {
         guard t >= nextHealthCheck else { return }
         nextHealthCheck = t + options.settings.heartbeatInterval
         for ds in datastoreHealth.keys.sorted() {
+            // Keep watching every protectedlist lease, whatever our role: a new master can then
+            // take a lapsed lease at once instead of watching it for a full expiry first (a VMFS
+            // host watches lock heartbeats the same way). Pure observation, no HA decision.
+            if let file = store.readProtectedList(ds) {
+                _ = store.observer.observe(ds, owner: file.owner, epoch: file.epoch, counter: file.renewedCounter, at: t)
+            }
             let health = store.health(of: ds)
             if health != datastoreHealth[ds] {
                 datastoreHealth[ds] = health

@@ -44,6 +44,25 @@ public struct DiskLock: Sendable {
     /// The datastore directory (`<root>/<ds>`).
     public var datastoreDirectory: String { FileOps.parent(of: vmDirectory) }
 
+    /// How long ago the lock file was last written, by the datastore's own clock: the lock file's
+    /// mtime against the mtime of a probe file written now in the same folder. This is how an NFS
+    /// client judges a stale lock (server timestamps on both sides), so no host compares its own
+    /// clock with another host's. `nil` when either cannot be read.
+    public func ageByDatastoreClock() -> Duration? {
+        var lockStat = stat()
+        guard stat(path, &lockStat) == 0 else { return nil }
+        let probe = vmDirectory + "/.clock-\(getpid())"
+        let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return nil }
+        _ = write(fd, "t", 1)
+        close(fd)
+        defer { unlink(probe) }
+        var probeStat = stat()
+        guard stat(probe, &probeStat) == 0 else { return nil }
+        func nanos(_ t: timespec) -> Int64 { Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec) }
+        return .nanoseconds(nanos(probeStat.st_mtim) - nanos(lockStat.st_mtim))
+    }
+
     /// Reads and classifies the lock file.
     public func observe() -> Observation {
         switch FileOps.read(path, limit: 4096) {

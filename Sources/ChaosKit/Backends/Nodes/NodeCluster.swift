@@ -235,7 +235,16 @@ public final class NodeCluster: @unchecked Sendable {
             }
         }
         let diskLocks = journalLocks()
-        let locks = protectedListLocks(from: events)
+        var locks = protectedListLocks(from: events)
+        // A host that lost power holds nothing once its lease lapsed: close its open intervals
+        // at the power-off plus the lease expiry, or at the next holder's takeover if earlier.
+        for index in locks.indices where locks[index].to == nil {
+            let record = locks[index]
+            guard let off = hostPower.filter({ $0.host == record.holder && ($0.end ?? .infinity) >= record.from }).compactMap(\.end).min() else { continue }
+            let lapse = off + settings.protectedListLockExpiry.inSeconds
+            let takeover = locks.filter { $0.datastore == record.datastore && $0.holder != record.holder && $0.from >= record.from }.map(\.from).min()
+            locks[index].to = min(lapse, takeover ?? lapse)
+        }
         return History(
             scenario: scenario.name, backend: backend, timeScale: settings.timeScale, seed: seed, settings: settings,
             cluster: cluster, datastores: scenario.datastores, faults: faults, events: events,
