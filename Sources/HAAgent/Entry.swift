@@ -18,6 +18,7 @@ struct HAAgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "UDP port.") var port: Int = 8182
     @Option(name: .long, help: "Management gateway (default isolation address).") var gateway: String
     @Option(name: .long, help: "Where datastores are mounted.") var datastoreRoot: String = "/vmfs/volumes"
+    @Option(name: .long, help: "The controller (vCenter role) as ADDRESS:PORT; omit to run without one.") var controller: String?
 
     func run() async throws {
         let decoder = JSONDecoder()
@@ -36,7 +37,14 @@ struct HAAgentCommand: AsyncParsableCommand {
             host: HostID(host), nodeDirectory: nodeDir, bindAddress: bind, port: port, datastoreRoot: datastoreRoot,
             gatewayAddress: gateway, settings: settings, config: config, bugs: bugs
         )
-        let shell = try AgentShell(options: options)
+        var withController = options
+        if let controller {
+            let parts = controller.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--controller must be ADDRESS:PORT") }
+            withController.controllerAddress = String(parts[0])
+            withController.controllerPort = port
+        }
+        let shell = try AgentShell(options: withController)
         do {
             try await shell.run()
         } catch is AgentStopped {

@@ -17,6 +17,9 @@ public struct AgentOptions: Sendable {
     public var settings: Settings
     public var config: ClusterConfig
     public var bugs: Set<FDM.Bug>
+    /// The controller's agent listener (`nil`: no controller, HA runs without vCenter).
+    public var controllerAddress: String?
+    public var controllerPort: Int = 8190
 
     public init(
         host: HostID, nodeDirectory: String, bindAddress: String, port: Int = 8182, datastoreRoot: String = "/vmfs/volumes",

@@ -29,6 +29,10 @@ public actor AgentShell {
     var stopping = false
     var droppedLogged: [String: Instant] = [:]
     var hostdPending: [UInt64: (op: HostdRequest.Op, vm: VMID?)] = [:]
+    var controller: ControllerClient?
+    var controllerTask: Task<Void, Never>?
+    var pendingProtectAcks: [PendingProtect] = []
+    var nextControllerReport: Instant = .zero
     var hostdNextID: UInt64 = 0
     var pendingHostdUnavailable = false
     /// Counters of dropped datagrams by reason (exposed for tests and status).
@@ -150,6 +154,11 @@ public actor AgentShell {
                 queue.append(contentsOf: perform(directive))
             }
         }
+        syncControllerSession()
+        if case .tick = event, controller != nil, now >= nextControllerReport {
+            nextControllerReport = now + options.settings.heartbeatInterval
+            reportToController()
+        }
     }
 
     /// Carries out one directive; returns the events of I/O that completed synchronously.
@@ -176,9 +185,12 @@ public actor AgentShell {
             return [.powerOnFileRead(host: host, file: file, poweredOffMarkers: markers)]
         case .acquireProtectedList(let ds, let vms):
             let takeover = store.takeProtectedList(ds, host: me, vms: vms, expiry: settings.protectedListLockExpiry, now: now)
+            if takeover.acquired { protectedListWritten(ds, vms: vms) }
             return [.protectedListLockCompleted(datastore: ds, acquired: takeover.acquired, protectedVMs: Array(Set(takeover.previousVMs + vms)).sorted())]
         case .renewProtectedList(let ds, let vms):
-            return [.protectedListRenewCompleted(datastore: ds, stillHeld: store.renewProtectedList(ds, host: me, vms: vms))]
+            let held = store.renewProtectedList(ds, host: me, vms: vms)
+            if held { protectedListWritten(ds, vms: vms) }
+            return [.protectedListRenewCompleted(datastore: ds, stillHeld: held)]
         case .releaseProtectedList(let ds):
             store.releaseProtectedList(ds, host: me)
         case .checkProtectedListOwner(let ds):

@@ -29,6 +29,9 @@ extension FDM {
         case hostdAvailabilityChanged(available: Bool)
         /// vCenter pushed a configuration to this host (only a master receives these).
         case configurationPushed(ClusterConfig)
+        /// vCenter asked this master to protect or unprotect a VM (the list on disk follows at the
+        /// next protectedlist renewal; the shell acknowledges vCenter after that write).
+        case vmProtectionChanged(VMID, protected: Bool)
         /// The vCenter connection of this agent came up or went down.
         case vcenterConnectionChanged(connected: Bool)
         /// A VMware Tools heartbeat from the guest.

@@ -108,6 +108,12 @@ extension FDM {
                 onConfigurationPushed(newConfig, now, into: &directives)
             case .vcenterConnectionChanged(let connected):
                 vcenterConnected = connected
+            case .vmProtectionChanged(let vm, let protected):
+                if let index = config.vms.firstIndex(where: { $0.id == vm }) {
+                    config.vms[index].isProtected = protected
+                    if !protected { master?.restarts.removeValue(forKey: vm) }
+                    directives.append(.saveLocalConfig(config))
+                }
             case .guestHeartbeat(let vm):
                 monitoring[vm]?.lastGuestHeartbeat = now
             case .applicationHeartbeat(let vm):
@@ -148,6 +154,17 @@ extension FDM {
 
         /// VMs this agent believes are powered on locally.
         public var poweredOnVMs: [VMID] { localVMs.keys.sorted() }
+
+        /// Where this agent believes each VM runs: its own VMs, and (as master) what its slaves
+        /// and the poweron files of partitioned or isolated hosts report.
+        public var vmLocations: [VMID: HostID] {
+            var result: [VMID: HostID] = [:]
+            for (host, member) in (master?.members ?? [:]).sorted(by: { $0.key < $1.key }) where member.state != .dead {
+                for vm in member.reportedVMs { result[vm] = host }
+            }
+            for vm in localVMs.keys { result[vm] = myself }
+            return result
+        }
 
         /// VMs queued for restart by this master.
         public var pendingRestarts: [VMID] { master?.restarts.keys.sorted() ?? [] }

@@ -52,11 +52,21 @@ public struct NetnsBackend: ClusterBackend {
             placements: placements, gateway: layout.gateway.address, binaries: binaries
         )
         cluster.extraNodeArguments = extra
+        let controllerDir = workDirectory + "/controller"
+        cluster.controllerEndpoint = "\(layout.controller.address):\(Self.controllerAgentPort)"
+        cluster.extraEventFiles = [controllerDir + "/events.jsonl"]
+        var controllerProcess: ChildProcess?
         var result: Result<History, any Error>
         do {
-            result = .success(try await play(scenario, options: options, cluster: cluster, network: network))
+            controllerProcess = try startController(layout: layout, cluster: cluster, directory: controllerDir)
+            result = .success(try await play(scenario, options: options, cluster: cluster, network: network, controller: controllerProcess))
         } catch {
             result = .failure(error)
+        }
+        if let controllerProcess, controllerProcess.isRunning {
+            controllerProcess.signal(SIGCONT)
+            controllerProcess.signal(SIGTERM)
+            if await controllerProcess.wait(timeout: .seconds(5)) == nil { controllerProcess.signal(SIGKILL); _ = await controllerProcess.wait(timeout: .seconds(5)) }
         }
         await cluster.stopAll(grace: .seconds(5))
         let stats = await network.tearDown()
@@ -64,8 +74,30 @@ public struct NetnsBackend: ClusterBackend {
         return try result.get()
     }
 
+    static let controllerHTTPPort = 8080
+    static let controllerAgentPort = 8190
+
+    /// Starts `ha-controller` (vCenter role) in the controller's network namespace.
+    func startController(layout: NetnsLayout, cluster: NodeCluster, directory: String) throws -> ChildProcess {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try JSONEncoder().encode(cluster.cluster).write(to: URL(fileURLWithPath: directory + "/clusterconfig.json"), options: .atomic)
+        var argv = layout.controllerCommandPrefix + [
+            binaries.controller, "--listen", layout.controller.address, "--http-port", String(Self.controllerHTTPPort),
+            "--agent-port", String(Self.controllerAgentPort), "--state-dir", directory,
+        ]
+        for host in cluster.cluster.hosts { argv += ["--hostd-socket", "\(host.id)=\(cluster.paths(host.id).hostdSocket)"] }
+        let executable = ProcessCommandRunner.resolve(argv[0]) ?? argv[0]
+        do {
+            return try ChildProcess.spawn(executable: executable, argv: argv, environment: ProcessInfo.processInfo.environment,
+                                          stdout: .appendFile(directory + "/controller.log"), stderr: .appendFile(directory + "/controller.log"))
+        } catch {
+            throw NodeClusterError(message: "cannot start the controller: \(error)")
+        }
+    }
+
     /// Starts the nodes, plays the timeline in real time, collects the history.
-    func play(_ scenario: Scenario, options: RunOptions, cluster: NodeCluster, network: NetnsNetwork) async throws -> History {
+    func play(_ scenario: Scenario, options: RunOptions, cluster: NodeCluster, network: NetnsNetwork, controller: ChildProcess?) async throws -> History {
+        let controllerAddress = network.layout.controller.address
         let scale = options.timeScale
         try cluster.prepareFiles(bugs: options.bugs)
         cluster.markStart()
@@ -103,13 +135,15 @@ public struct NetnsBackend: ClusterBackend {
             switch entry.action {
             case .inject(let index):
                 let step = scenario.steps[index]
-                let plan = try planner.faultPlan(step.fault, step: index, layout: network.layout, runtime: runtime(cluster))
+                var nodes = runtime(cluster)
+                nodes.controllerPID = controller?.pid
+                let plan = try planner.faultPlan(step.fault, step: index, layout: network.layout, runtime: nodes)
                 plans[index] = plan
                 let injectedAt = runTime()
                 let markers = try await network.inject(plan)
                 records.append(FaultRecord(fault: step.fault, injectedAt: injectedAt))
                 recordIndex[index] = records.count - 1
-                try await handleMarkers(markers, cluster: cluster, hostPower: &hostPower, at: runTime, scale: scale)
+                try await handleMarkers(markers, cluster: cluster, hostPower: &hostPower, at: runTime, scale: scale, controller: controllerAddress)
                 if case .powerOffHost(let host) = step.fault { endPower(host, clean: false, at: injectedAt, &hostPower); cluster.forgetNode(host) }
                 if case .restartHost(let host) = step.fault { endPower(host, clean: false, at: injectedAt, &hostPower) }
                 options.progress?("t=\(formatSeconds(injectedAt))s inject \(step.fault.kind) \(step.fault.targets.joined(separator: " "))")
@@ -119,7 +153,7 @@ public struct NetnsBackend: ClusterBackend {
                 let markers = try await network.heal(plan)
                 let healedAt = runTime()
                 if let r = recordIndex[index] { records[r].healedAt = healedAt }
-                try await handleMarkers(markers, cluster: cluster, hostPower: &hostPower, at: runTime, scale: scale)
+                try await handleMarkers(markers, cluster: cluster, hostPower: &hostPower, at: runTime, scale: scale, controller: controllerAddress)
                 options.progress?("t=\(formatSeconds(healedAt))s heal \(step.fault.kind) \(step.fault.targets.joined(separator: " "))")
             }
         }
@@ -138,7 +172,9 @@ public struct NetnsBackend: ClusterBackend {
     }
 
     /// Marker steps the planner leaves to the backend.
-    func handleMarkers(_ markers: [NetnsAction], cluster: NodeCluster, hostPower: inout [HostPowerRecord], at time: () -> Double, scale: Double) async throws {
+    func handleMarkers(
+        _ markers: [NetnsAction], cluster: NodeCluster, hostPower: inout [HostPowerRecord], at time: () -> Double, scale: Double, controller: String
+    ) async throws {
         for marker in markers {
             switch marker {
             case .startNode(let host):
@@ -156,7 +192,15 @@ public struct NetnsBackend: ClusterBackend {
                 await cluster.stopNodeHard(host)
                 endPower(host, clean: true, at: time(), &hostPower)
             case .controllerRequest(let request):
-                throw NodeClusterError(message: "\(request) needs the controller, which the netns backend does not run yet")
+                // A user's power operation through the controller's HTTP API (admission control decides power-ons).
+                let path: String
+                switch request {
+                case .powerOn(let vm, let host): path = "/api/vms/\(vm)/power-on?host=\(host)"
+                case .powerOff(let vm): path = "/api/vms/\(vm)/power-off"
+                }
+                let port = Self.controllerHTTPPort
+                let response = try await Task.detachedRequest { try TinyHTTP.request("POST", address: controller, port: port, path: path) }
+                if response.status >= 500 { throw NodeClusterError(message: "controller answered \(response.status) to \(path): \(response.body)") }
             default:
                 break
             }

@@ -31,6 +31,7 @@ public final class NodeCluster: @unchecked Sendable {
         public var hostd: String { directory + "/hostd" }
         public var agent: String { directory + "/ha-agent" }
         public var vmWorkload: String { directory + "/vm-workload" }
+        public var controller: String { directory + "/ha-controller" }
         public init(directory: String) { self.directory = directory }
 
         /// The directory holding the running `chaos` executable (the node binaries are built beside it).
@@ -40,7 +41,7 @@ public final class NodeCluster: @unchecked Sendable {
         }
 
         public var missing: [String] {
-            [haNode, hostd, agent, vmWorkload].filter { !FileManager.default.isExecutableFile(atPath: $0) }
+            [haNode, hostd, agent, vmWorkload, controller].filter { !FileManager.default.isExecutableFile(atPath: $0) }
         }
     }
 
@@ -58,6 +59,10 @@ public final class NodeCluster: @unchecked Sendable {
 
     let lock = NSLock()
     var nodeProcesses: [HostID: ChildProcess] = [:]
+    /// The controller's agent listener as `ADDRESS:PORT` (passed to every agent), if one runs.
+    public var controllerEndpoint: String?
+    /// Extra evidence files (e.g. the controller's admission decisions) merged into the history.
+    public var extraEventFiles: [String] = []
     /// Extra `ha-node` arguments per host (e.g. `--join-cgroup`).
     public var extraNodeArguments: [HostID: [String]] = [:]
     var observations: [FileObservation] = []
@@ -111,7 +116,7 @@ public final class NodeCluster: @unchecked Sendable {
             "--agent-arg", "--bind", "--agent-arg", placement.address,
             "--agent-arg", "--gateway", "--agent-arg", gateway,
             "--agent-arg", "--datastore-root", "--agent-arg", placement.datastoreRoot,
-        ] + (extraNodeArguments[host] ?? [])
+        ] + (controllerEndpoint.map { ["--agent-arg", "--controller", "--agent-arg", $0] } ?? []) + (extraNodeArguments[host] ?? [])
     }
 
     /// Starts `host`'s node (its watchdog, which starts hostd and the agent). Returns the PID.
@@ -222,6 +227,13 @@ public final class NodeCluster: @unchecked Sendable {
                         instances[line.instance]?.end = t
                         instances[line.instance]?.endReason = line.endReason ?? .crashed
                     }
+                }
+            }
+        }
+        for file in extraEventFiles {
+            if let data = FileManager.default.contents(atPath: file) {
+                for line in EvidenceLines.decodeAll(data, as: EventLine.self).lines {
+                    events.append(TimedEvent(time: line.wall - startWall, event: line.event))
                 }
             }
         }
