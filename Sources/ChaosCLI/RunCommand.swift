@@ -63,41 +63,67 @@ extension Chaos {
         @Option(name: .long, help: "Output folder (default: runs/<timestamp>).")
         var out: String?
 
+        @Option(name: .long, help: "Run up to N scenarios at once (real backends: each gets its own run id and subnet).")
+        var parallel: Int = 1
+
+        func validate() throws {
+            guard (1...16).contains(parallel) else { throw ValidationError("--parallel must be in 1...16") }
+        }
+
         func run() async throws {
             let scenarios = try ScenarioLoader.load(paths: paths)
             guard !scenarios.isEmpty else { throw ValidationError("no scenario files found in \(paths.joined(separator: " "))") }
             let outDir = out ?? "runs/\(RunClock.stamp())"
             let backend = flags.makeBackend()
-            var rows: [SummaryRow] = []
-            for scenario in scenarios {
-                let verbose = !flags.quiet && !flags.json
-                if verbose { print("▶ \(scenario.name) [\(backend.name), scale \(flags.timeScale), seed \(flags.seed)]") }
-                let printer: (@Sendable (String) -> Void)? = verbose ? { @Sendable line in print("  " + line) } : nil
-                let workDirectory = URL(fileURLWithPath: "\(outDir)/\(scenario.name)").standardizedFileURL.path
-                try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
-                let options = RunOptions(timeScale: flags.timeScale, seed: flags.seed, bugs: flags.bugs, workDirectory: workDirectory, progress: printer)
-                let history: History
-                do {
-                    history = try await backend.run(scenario, options: options)
-                } catch {
-                    FileHandle.standardError.write(Data("\(scenario.name): infrastructure failure: \(error)\n".utf8))
-                    rows.append(SummaryRow(name: scenario.name, verdict: nil, passed: 0, total: 0, transitions: [:], failures: ["\(error)"]))
-                    continue
+            let flags = self.flags
+            let verbose = !flags.quiet && !flags.json && parallel == 1
+            var rows: [Int: SummaryRow] = [:]
+            try await withThrowingTaskGroup(of: (Int, SummaryRow, ResultDocument?).self) { group in
+                var next = 0
+                func launch() {
+                    let index = next
+                    let scenario = scenarios[index]
+                    next += 1
+                    group.addTask {
+                        try await Self.runOne(scenario, backend: backend, flags: flags, outDir: outDir, verbose: verbose, index: index)
+                    }
                 }
-                let checks = Checker.check(history, expectations: scenario.expectations)
-                let document = try RunWriter.write(history: history, checks: checks, to: "\(outDir)/\(scenario.name)")
-                try ScenarioWriter.yaml(scenario).write(toFile: "\(outDir)/\(scenario.name)/scenario.yaml", atomically: true, encoding: .utf8)
-                let row = SummaryRow(history: history, checks: checks, document: document)
-                rows.append(row)
-                if flags.json {
-                    let data = try JSONEncoder().encode(document)
-                    print(String(decoding: data, as: UTF8.self))
-                } else if verbose {
-                    row.printDetail()
+                while next < min(parallel, scenarios.count) { launch() }
+                while let (index, row, document) = try await group.next() {
+                    rows[index] = row
+                    if flags.json, let document {
+                        print(String(decoding: try JSONEncoder().encode(document), as: UTF8.self))
+                    } else if !flags.quiet && !flags.json {
+                        if !verbose { print("■ \(row.name)") }
+                        row.printDetail()
+                    }
+                    if next < scenarios.count { launch() }
                 }
             }
-            if !flags.json { SummaryRow.printTable(rows, outDir: outDir) }
-            throw ExitCode(SummaryRow.exitCode(rows))
+            let ordered = rows.keys.sorted().compactMap { rows[$0] }
+            if !flags.json { SummaryRow.printTable(ordered, outDir: outDir) }
+            throw ExitCode(SummaryRow.exitCode(ordered))
+        }
+
+        static func runOne(
+            _ scenario: Scenario, backend: any ClusterBackend, flags: RunFlags, outDir: String, verbose: Bool, index: Int
+        ) async throws -> (Int, SummaryRow, ResultDocument?) {
+            if verbose { print("▶ \(scenario.name) [\(backend.name), scale \(flags.timeScale), seed \(flags.seed)]") }
+            let printer: (@Sendable (String) -> Void)? = verbose ? { @Sendable line in print("  " + line) } : nil
+            let workDirectory = URL(fileURLWithPath: "\(outDir)/\(scenario.name)").standardizedFileURL.path
+            try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+            let options = RunOptions(timeScale: flags.timeScale, seed: flags.seed, bugs: flags.bugs, workDirectory: workDirectory, progress: printer)
+            let history: History
+            do {
+                history = try await backend.run(scenario, options: options)
+            } catch {
+                FileHandle.standardError.write(Data("\(scenario.name): infrastructure failure: \(error)\n".utf8))
+                return (index, SummaryRow(name: scenario.name, verdict: nil, passed: 0, total: 0, transitions: [:], failures: ["\(error)"]), nil)
+            }
+            let checks = Checker.check(history, expectations: scenario.expectations)
+            let document = try RunWriter.write(history: history, checks: checks, to: workDirectory)
+            try ScenarioWriter.yaml(scenario).write(toFile: "\(workDirectory)/scenario.yaml", atomically: true, encoding: .utf8)
+            return (index, SummaryRow(history: history, checks: checks, document: document), document)
         }
     }
 }
