@@ -180,10 +180,12 @@ public final class NodeCluster: @unchecked Sendable {
                 let path = base + "/" + DatastoreFiles.powerOnName(host.id)
                 guard let data = store.contents(atPath: path), let file = try? PowerOnFileFormat.parse(data) else { continue }
                 let key = ds.id.rawValue + "/" + host.id.rawValue
+                // When it was written, by the datastore's clock (the file's mtime), not when we looked.
+                let written = Self.modificationTime(path).map { $0 - startWall } ?? now
                 lock.withLock {
                     if lastPowerOn[key] != file {
                         lastPowerOn[key] = file
-                        observations.append(FileObservation(time: now, datastore: ds.id, content: .powerOn(host: host.id, file: file)))
+                        observations.append(FileObservation(time: written, datastore: ds.id, content: .powerOn(host: host.id, file: file)))
                     }
                 }
             }
@@ -191,7 +193,9 @@ public final class NodeCluster: @unchecked Sendable {
             let present = Set(markers.filter { !$0.hasPrefix(".") }.map { ds.id.rawValue + "/" + $0 })
             lock.withLock {
                 for key in present.subtracting(lastMarkers).sorted() {
-                    observations.append(FileObservation(time: now, datastore: ds.id, content: .poweredOffMarker(vm: VMID(String(key.split(separator: "/").last ?? "")), present: true)))
+                    let name = String(key.split(separator: "/").last ?? "")
+                    let created = Self.modificationTime(base + "/" + DatastoreFiles.poweredOffDirectoryName + "/" + name).map { $0 - startWall } ?? now
+                    observations.append(FileObservation(time: created, datastore: ds.id, content: .poweredOffMarker(vm: VMID(name), present: true)))
                 }
                 for key in lastMarkers.subtracting(present).sorted() where key.hasPrefix(ds.id.rawValue + "/") {
                     observations.append(FileObservation(time: now, datastore: ds.id, content: .poweredOffMarker(vm: VMID(String(key.split(separator: "/").last ?? "")), present: false)))
@@ -199,6 +203,13 @@ public final class NodeCluster: @unchecked Sendable {
                 lastMarkers = lastMarkers.filter { !$0.hasPrefix(ds.id.rawValue + "/") }.union(present)
             }
         }
+    }
+
+    /// A file's mtime as Unix seconds (the datastore's clock; all nodes share this machine's).
+    static func modificationTime(_ path: String) -> Double? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
     }
 
     // MARK: - History
@@ -247,6 +258,7 @@ public final class NodeCluster: @unchecked Sendable {
             }
         }
         let diskLocks = journalLocks()
+        let observed = lock.withLock { observations }.sorted { $0.time < $1.time }
         var locks = protectedListLocks(from: events)
         // A host that lost power holds nothing once its lease lapsed: close its open intervals
         // at the power-off plus the lease expiry, or at the next holder's takeover if earlier.
@@ -262,7 +274,7 @@ public final class NodeCluster: @unchecked Sendable {
             cluster: cluster, datastores: scenario.datastores, faults: faults, events: events,
             vmInstances: instances.values.sorted { ($0.start, $0.instance) < ($1.start, $1.instance) },
             diskLocks: diskLocks, hostPower: hostPower, protectedListLocks: locks,
-            fileObservations: lock.withLock { observations }, duration: duration
+            fileObservations: observed, duration: duration
         )
     }
 
