@@ -34,6 +34,8 @@ public struct NetnsBackend: ClusterBackend {
         )
         if !reaped.removed.isEmpty { options.progress?("reaped \(reaped.removed.count) leftovers of dead runs") }
         let layout = network.layout
+        // Recorded with the results: tools and tests can tell this run's resources from others'.
+        try? layout.runID.rawValue.write(toFile: workDirectory + "/run-id", atomically: true, encoding: .utf8)
         options.progress?("run \(layout.runID.rawValue): bringing up \(layout.hosts.count) hosts on \(layout.subnet)")
         do {
             _ = try await network.bringUp()

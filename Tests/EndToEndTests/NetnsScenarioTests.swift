@@ -1,0 +1,56 @@
+import ChaosKit
+import Foundation
+import Testing
+
+/// Scenarios of the corpus on real nodes (Linux namespaces, root), through the `chaos` binary
+/// exactly as a user runs it, then proof that nothing of the runs is left on the machine.
+@Suite(.serialized) struct NetnsScenarioTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let chaos = root + "/.build/debug/chaos"
+    /// Real-time runs must not share the CPU with the simulator suites, so this test runs in its own
+    /// `swift test` invocation (Scripts/test sets HACHAOS_REAL_NODES=1 for it).
+    static var ready: Bool {
+        ProcessInfo.processInfo.environment["HACHAOS_REAL_NODES"] == "1" && Capabilities.netns && FileManager.default.isExecutableFile(atPath: chaos)
+    }
+
+    /// The scenarios proven on netns at scale 0.2 (the rest of the corpus: see the README status).
+    static let scenarios = [
+        "host-failure", "host-failure-no-heartbeat-datastores", "master-failure", "isolation-row-05",
+        "election-string-order", "agent-restart", "hostd-failure", "apd", "apd-vmcp", "admission-control",
+    ]
+
+    @Test(.enabled(if: ready, "runs in its own pass (HACHAOS_REAL_NODES=1, root, ip netns, iptables, built binaries)"), .timeLimit(.minutes(20)))
+    func corpusSubset_passesOnRealNodes_andLeavesNothingBehind() async throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("hac-netns-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let files = Self.scenarios.map { Self.root + "/faults/\($0).yaml" }
+        let runner = ProcessCommandRunner()
+        let result = try await runner.run(
+            [Self.chaos, "run"] + files + ["--backend", "netns", "--time-scale", "0.2", "--parallel", "3", "--quiet", "--out", out],
+            timeout: .seconds(1080), input: nil
+        )
+        #expect(result.status == 0, "chaos run on netns: \(result.stdout.suffix(3000)) \(result.stderr.suffix(2000))")
+        for name in Self.scenarios {
+            let data = try #require(FileManager.default.contents(atPath: "\(out)/\(name)/result.json"), "no result for \(name)")
+            let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            #expect(json["verdict"] as? String == "pass", "\(name): \(String(decoding: data, as: UTF8.self).prefix(1500))")
+            #expect(json["backend"] as? String == "netns")
+        }
+        // Nothing of these runs is left: namespaces, links, mounts, cgroups, processes.
+        let ids = Self.scenarios.compactMap { try? String(contentsOfFile: "\(out)/\($0)/run-id", encoding: .utf8) }
+        #expect(ids.count == Self.scenarios.count, "every netns run records its run id")
+        let netns = try await runner.run(["ip", "netns", "list"], timeout: .seconds(10), input: nil).stdout
+        let links = try await runner.run(["ip", "-br", "link"], timeout: .seconds(10), input: nil).stdout
+        let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
+        for id in ids {
+            #expect(!netns.contains("hac-\(id)"), "namespaces of run \(id) left: \(netns)")
+            #expect(!links.contains("hac\(id)"), "links of run \(id) left")
+            #expect(!mounts.contains(id), "mounts of run \(id) left")
+            #expect(!FileManager.default.fileExists(atPath: "/sys/fs/cgroup/freezer/hachaos/\(id)"), "cgroups of run \(id) left")
+            #expect(!FileManager.default.fileExists(atPath: "/var/lib/hachaos/journal/\(id).jsonl"), "journal of run \(id) left")
+        }
+        #expect(!mounts.contains(out), "mounts under the run folder left")
+        let ps = try await runner.run(["ps", "-eo", "args"], timeout: .seconds(10), input: nil).stdout
+        #expect(!ps.contains(out), "processes left: \(ps.split(separator: "\n").filter { $0.contains(out) }.prefix(5))")
+    }
+}
