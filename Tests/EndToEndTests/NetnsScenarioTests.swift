@@ -16,7 +16,7 @@ import Testing
     /// The scenarios proven on netns at scale 0.2 (the rest of the corpus: see the README status).
     static let scenarios = [
         "host-failure", "host-failure-no-heartbeat-datastores", "master-failure", "isolation-row-05",
-        "election-string-order", "agent-restart", "hostd-failure", "apd", "apd-vmcp", "admission-control",
+        "election-string-order", "agent-restart", "hostd-failure", "apd", "apd-vmcp", "admission-control", "isolated-master",
     ]
 
     @Test(.enabled(if: ready, "runs in its own pass (HACHAOS_REAL_NODES=1, root, ip netns, iptables, built binaries)"), .timeLimit(.minutes(20)))

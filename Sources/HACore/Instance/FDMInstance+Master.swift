@@ -326,13 +326,23 @@ extension FDM.Instance {
         var running = Set(localVMs.keys)
         var unknownHosts = false
         for member in state.members.values {
-            if member.state == .alive && member.isSlave || member.state == .isolated || member.state == .partitioned {
+            if member.state == .alive && member.isSlave {
+                running.formUnion(member.reportedVMs)
+            } else if (member.state == .isolated || member.state == .partitioned) && member.powerOnFileRead {
                 running.formUnion(member.reportedVMs)
             } else if member.state != .dead {
+                // Not classified yet, or its poweron file not read yet: what runs there is unknown.
                 unknownHosts = true
             }
         }
-        guard !unknownHosts else { return }
+        guard !unknownHosts else {
+            // Try again shortly, for as long as a classification can take (the dead-host path
+            // covers hosts that never become known).
+            if now.duration(since: state.since) < settings.deadWithHeartbeatDatastores + settings.powerOnFileReadInterval * 2 {
+                master?.sweepAt = now + settings.heartbeatInterval
+            }
+            return
+        }
         for vm in config.vms where vm.isProtected && vm.restartPriority != .disabled && !running.contains(vm.id) && state.restarts[vm.id] == nil {
             noteVMFailure(vm.id, on: nil, reason: "protected but not running", now, into: &directives)
         }
