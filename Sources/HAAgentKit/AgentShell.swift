@@ -22,6 +22,7 @@ public actor AgentShell {
     let epoch: UInt64
     var sequence: UInt64 = 0
     var outbound: NIOAsyncChannelOutboundWriter<AddressedEnvelope<ByteBuffer>>?
+    let sender: UDPSender?
     var hostd: HostdConnection?
     var datastoreHealth: [DatastoreID: DatastoreHealth] = [:]
     var nextHealthCheck: Instant = .zero
@@ -46,6 +47,7 @@ public actor AgentShell {
         self.store = DatastoreStore(cluster: options.config.name, root: options.datastoreRoot)
         self.instance = FDM.Instance(myself: options.host, settings: options.settings, config: options.config, startedAt: .zero, bugs: options.bugs)
         self.eventLog = try EventLogWriter(path: options.nodeDirectory + "/logs/events.jsonl")
+        self.sender = UDPSender(bindAddress: options.bindAddress)
         for ds in options.config.host(options.host)?.datastores ?? [] { datastoreHealth[ds] = .accessible }
     }
 
@@ -230,13 +232,11 @@ public actor AgentShell {
     // MARK: - Network
 
     func send(_ message: PeerMessage, to target: HostID) {
-        guard let outbound, let address = instance.config.host(target)?.managementAddress, !address.isEmpty else { return }
+        guard let sender, let address = instance.config.host(target)?.managementAddress, !address.isEmpty else { return }
         sequence += 1
         let envelope = Envelope(cluster: instance.config.name, from: options.host, epoch: epoch, seq: sequence, msg: message)
-        guard let bytes = try? WireCodec.encode(envelope),
-              let remote = try? SocketAddress(ipAddress: address, port: options.port) else { return }
-        let datagram = AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: bytes))
-        Task { try? await outbound.write(datagram) }
+        guard let bytes = try? WireCodec.encode(envelope) else { return }
+        sender.send(bytes, to: address, port: options.port)
     }
 
     func onDatagram(_ datagram: AddressedEnvelope<ByteBuffer>) {

@@ -36,7 +36,9 @@ import Testing
         } throws: { error in
             (error as? CommandError)?.code == .timedOut
         }
-        #expect(clock.now - start < .seconds(5))
+        // The outcome: the runner killed the child instead of waiting for its 30 s to pass
+        // (how fast is for Scripts/bench, not for a unit test on a loaded machine).
+        #expect(clock.now - start < .seconds(30))
     }
 
     @Test func run_passesInputAndCapsOutputAtOneMebibyte() async throws {

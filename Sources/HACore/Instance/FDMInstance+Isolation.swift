@@ -14,7 +14,8 @@ extension FDM.Instance {
         switch isolation {
         case .connected:
             guard role == .master,
-                  now.duration(since: lastHeardAnyPeer) > settings.heartbeatInterval + settings.tickInterval else { return }
+                  now.duration(since: lastHeardAnyPeer) > settings.heartbeatInterval + settings.tickInterval,
+                  lastIsolationAnswer.map({ now.duration(since: $0) >= settings.isolationPingInterval }) ?? true else { return }
             isolation = .probing(since: now, nextProbe: now + settings.isolationPingInterval)
             record(.isolationProbeStarted, now, into: &directives)
             directives.append(.probeIsolationAddresses(isolationAddresses))
@@ -39,6 +40,8 @@ extension FDM.Instance {
 
     mutating func onIsolationProbe(answered: Bool, _ now: Instant, into directives: inout [FDM.Directive]) {
         guard answered else { return }
+        // A lone master that can reach its isolation address re-probes once per ping interval.
+        lastIsolationAnswer = now
         switch isolation {
         case .connected: break
         case .probing:

@@ -62,10 +62,12 @@ extension FDM {
 }
 
 extension FDM.Instance {
+    /// A master acts (classifies, owns, restarts) until it is declared isolated; a probe of the
+    /// isolation addresses in flight does not stop it (dead declarations take ≥ 15 s, isolation 5 s).
     var isActingMaster: Bool {
         guard role == .master, master != nil else { return false }
-        if case .connected = isolation { return true }
-        return false
+        if case .isolated = isolation { return false }
+        return true
     }
 
     mutating func masterTick(_ now: Instant, into directives: inout [FDM.Directive]) {

@@ -33,6 +33,7 @@ extension FDM {
         var heartbeatDatastores: [DatastoreID] = []
         var lastWrittenPowerOnFile: PowerOnFile?
         var lastHeardAnyPeer: Instant
+        var lastIsolationAnswer: Instant?
         var nextAttemptID: UInt64 = 1
         /// Restart attempts this host is carrying out for a master: VM → (attempt id, master).
         var localRestartAttempts: [VMID: (id: UInt64, master: HostID)] = [:]
