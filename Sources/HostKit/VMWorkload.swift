@@ -158,8 +158,9 @@ public struct VMWorkload: Sendable {
                 if (try? lock.replace(mine(counter: file.counter + 1))) != nil { return confirm(counter: file.counter + 1) }
                 return .failure(.datastoreInaccessible)
             case .held(_, let raw), .malformed(let raw):
-                // Stale by the datastore's clock (its holder stopped renewing long enough ago): break at once.
-                if watched == nil, let age = lock.ageByDatastoreClock(), age >= options.lockExpiry {
+                // Stale by the datastore's clock (its holder stopped renewing long enough ago): break
+                // now. Re-checked on every poll, so a lock lapses exactly when its lease runs out.
+                if let age = lock.ageByDatastoreClock(), age >= options.lockExpiry {
                     let previous = (try? JSONLines.decode(DiskLockFile.self, from: raw))?.counter ?? 0
                     logger.info("breaking stale disk lock", metadata: ["ha.lock.ageMs": "\(age.wholeMilliseconds)"])
                     if (try? lock.replace(mine(counter: previous + 1))) != nil { return confirm(counter: previous + 1) }
