@@ -139,21 +139,25 @@ public actor Hostd {
     private func powerOn(_ vm: VMID, reason: String) async -> String? {
         if let entry = entries[vm] { return entry.phase == .running ? "already powered on" : "power-on in progress" }
         let config: VMConfig
+        var terminateOnPDL = false
         do {
-            guard let found = try configuration.loadClusterConfig().vm(vm) else { return "unknown vm" }
+            let cluster = try configuration.loadClusterConfig()
+            guard let found = cluster.vm(vm) else { return "unknown vm" }
             config = found
+            terminateOnPDL = cluster.terminateVMOnPDL
         } catch {
             logger.warning("cannot read cluster configuration", metadata: ["ha.error": "\(error)"])
             return "no cluster configuration"
         }
         let instance = makeInstanceID(vm)
-        let options = VMWorkload.Options(
+        var options = VMWorkload.Options(
             vm: vm, instance: instance, host: configuration.host, datastoreRoot: configuration.datastoreRoot,
             datastore: config.homeDatastore, lockRenewInterval: settings.vmDiskLockRenewInterval,
             lockExpiry: settings.vmDiskLockExpiry, heartbeatInterval: settings.heartbeatInterval,
             hostdSocket: configuration.paths.guestSocket, hasTools: config.hasTools,
             shutdownTimeout: settings.isolationShutdownTimeout, exitFile: configuration.paths.exitRecord(vm)
         )
+        options.terminateOnPDL = terminateOnPDL
         var fds: [Int32] = [-1, -1]
         // pipe2 is hidden from Swift; only this actor spawns, so marking CLOEXEC afterwards is race-free here.
         guard pipe(&fds) == 0 else { return "cannot create pipe: errno \(errno)" }
@@ -358,6 +362,7 @@ public actor Hostd {
     static func endReason(_ entry: Entry, code: Int32?) -> String {
         if let reason = entry.stopReason { return reason }
         if code == VMWorkloadExitCode.lostLock.rawValue { return VMEndReason.lostLock.rawValue }
+        if code == VMWorkloadExitCode.permanentDeviceLoss.rawValue { return VMEndReason.pdl.rawValue }
         if code == VMWorkloadExitCode.cleanShutdown.rawValue, let reason = entry.shutdownReason { return reason }
         return VMEndReason.crashed.rawValue
     }

@@ -48,6 +48,8 @@ public struct VMWorkload: Sendable {
         public var shutdownTimeout: Duration
         /// Where to write the ``VMExitRecord`` before exiting.
         public var exitFile: String?
+        /// `disk.terminateVMOnPDLDefault`: die at the next I/O to a datastore in PDL.
+        public var terminateOnPDL = false
 
         public init(
             vm: VMID, instance: String, host: HostID, datastoreRoot: String, datastore: DatastoreID,
@@ -81,6 +83,7 @@ public struct VMWorkload: Sendable {
             ]
             if let hostdSocket { arguments += ["--hostd-socket", hostdSocket] }
             if let exitFile { arguments += ["--exit-file", exitFile] }
+            if terminateOnPDL { arguments.append("--terminate-on-pdl") }
             return arguments
         }
     }
@@ -204,6 +207,12 @@ public struct VMWorkload: Sendable {
 
     // MARK: - Running
 
+    /// Whether the home datastore reports permanent device loss (its `.pdl` sense marker) and
+    /// this host kills VMs on PDL.
+    private var inPermanentDeviceLoss: Bool {
+        options.terminateOnPDL && access(options.datastoreRoot + "/" + options.datastore.rawValue + "/.pdl", F_OK) == 0
+    }
+
     private func runGuest(counter initialCounter: Int) -> VMWorkloadExitCode {
         let guest = GuestChannel(socketPath: options.hostdSocket)
         var counter = initialCounter
@@ -221,6 +230,8 @@ public struct VMWorkload: Sendable {
             if now >= nextRenewal {
                 switch renew(counter: &counter) {
                 case .lost: return .lostLock
+                case .unavailable where inPermanentDeviceLoss:
+                    return .permanentDeviceLoss
                 case .unavailable:
                     if storageAvailable { logger.info("datastore unavailable: running in memory") }
                     storageAvailable = false
@@ -235,6 +246,7 @@ public struct VMWorkload: Sendable {
                     guest.send(HostdEvent(event: .guestHeartbeat, vm: options.vm))
                     switch appendJournal(sequence: sequence + 1) {
                     case .lost: return .lostLock
+                    case .unavailable where inPermanentDeviceLoss: return .permanentDeviceLoss
                     case .unavailable: break
                     case .renewed:
                         sequence += 1

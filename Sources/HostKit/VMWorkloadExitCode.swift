@@ -13,6 +13,9 @@ public enum VMWorkloadExitCode: Int32, Sendable, CaseIterable {
     case lostLock = 4
     /// The home datastore is not reachable at power-on.
     case datastoreInaccessible = 5
+    /// I/O to a datastore in permanent device loss with terminate-on-PDL set: VMkernel kills the
+    /// VM at its next I/O (`disk.terminateVMOnPDLDefault`, oracle §7.2).
+    case permanentDeviceLoss = 6
 
     /// The power-on failure text hostd reports for this code.
     public var reason: String {
@@ -22,6 +25,7 @@ public enum VMWorkloadExitCode: Int32, Sendable, CaseIterable {
         case .fileLocked: "file is locked"
         case .lostLock: VMEndReason.lostLock.rawValue
         case .datastoreInaccessible: "datastore inaccessible"
+        case .permanentDeviceLoss: VMEndReason.pdl.rawValue
         }
     }
 }

@@ -28,6 +28,7 @@ struct VMWorkloadCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Whether VMware Tools run (clean shutdown on SIGTERM).") var tools = true
     @Option(name: .customLong("shutdown-ms"), help: "How long a clean shutdown may take.") var shutdownMs: Int64 = 300_000
     @Option(help: "Where to write the exit record before exiting.") var exitFile: String?
+    @Flag(help: "Die at the next I/O to a datastore in permanent device loss (disk.terminateVMOnPDLDefault).") var terminateOnPdl = false
 
     func validate() throws {
         guard lockRenewMs > 0, lockExpiryMs > 0, heartbeatMs > 0, shutdownMs >= 0 else {
@@ -38,12 +39,13 @@ struct VMWorkloadCommand: ParsableCommand {
 
     func run() throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
-        let options = VMWorkload.Options(
+        var options = VMWorkload.Options(
             vm: VMID(vm), instance: instance, host: HostID(host), datastoreRoot: datastoreRoot,
             datastore: DatastoreID(datastore), lockRenewInterval: .milliseconds(lockRenewMs),
             lockExpiry: .milliseconds(lockExpiryMs), heartbeatInterval: .milliseconds(heartbeatMs),
             hostdSocket: hostdSocket, hasTools: tools, shutdownTimeout: .milliseconds(shutdownMs), exitFile: exitFile
         )
+        options.terminateOnPDL = terminateOnPdl
         let code = VMWorkload(options: options, logger: Logger(label: "vm-workload")).run()
         throw ExitCode(code.rawValue)
     }
