@@ -15,11 +15,13 @@ import Testing
 
     /// The scenarios proven on netns at scale 0.2 (the rest of the corpus: see the README status).
     static let scenarios = [
-        "host-failure", "host-failure-no-heartbeat-datastores", "master-failure", "isolation-row-05",
-        "election-string-order", "agent-restart", "hostd-failure", "apd", "apd-vmcp", "admission-control", "isolated-master",
+        "host-failure", "host-failure-no-heartbeat-datastores", "master-failure", "isolated-master",
+        "isolation-row-03", "isolation-row-05", "isolation-row-07", "partition-2-2", "management-network-outage",
+        "split-brain-leave-powered-on-ip-storage", "election-string-order", "agent-restart", "hostd-failure",
+        "apd", "apd-vmcp", "pdl", "restart-priority", "admission-control", "vm-monitoring",
     ]
 
-    @Test(.enabled(if: ready, "runs in its own pass (HACHAOS_REAL_NODES=1, root, ip netns, iptables, built binaries)"), .timeLimit(.minutes(20)))
+    @Test(.enabled(if: ready, "runs in its own pass (HACHAOS_REAL_NODES=1, root, ip netns, iptables, built binaries)"), .timeLimit(.minutes(27)))
     func corpusSubset_passesOnRealNodes_andLeavesNothingBehind() async throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("hac-netns-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: out) }
@@ -27,7 +29,7 @@ import Testing
         let runner = ProcessCommandRunner()
         let result = try await runner.run(
             [Self.chaos, "run"] + files + ["--backend", "netns", "--time-scale", "0.2", "--parallel", "3", "--quiet", "--out", out],
-            timeout: .seconds(1080), input: nil
+            timeout: .seconds(1500), input: nil
         )
         #expect(result.status == 0, "chaos run on netns: \(result.stdout.suffix(3000)) \(result.stderr.suffix(2000))")
         for name in Self.scenarios {
