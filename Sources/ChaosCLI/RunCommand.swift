@@ -33,9 +33,9 @@ struct RunFlags: ParsableArguments {
 
     var bugs: Set<FDM.Bug> { Set(bug.compactMap(FDM.Bug.init(rawValue:))) }
 
-    func makeBackend() -> any ClusterBackend {
+    func makeBackend(parallel: Int = 1) -> any ClusterBackend {
         switch backend {
-        case "netns": NetnsBackend()
+        case "netns": NetnsBackend(reapDeadRuns: parallel == 1)
         default: SimBackend()
         }
     }
@@ -74,7 +74,12 @@ extension Chaos {
             let scenarios = try ScenarioLoader.load(paths: paths)
             guard !scenarios.isEmpty else { throw ValidationError("no scenario files found in \(paths.joined(separator: " "))") }
             let outDir = out ?? "runs/\(RunClock.stamp())"
-            let backend = flags.makeBackend()
+            if flags.backend == "netns", parallel > 1 {
+                // Reap dead runs once, before the parallel runs start (they skip their own reaping).
+                let report = await Reaper.clean(runID: nil, journalDir: RunJournal.defaultDirectory, runner: ProcessCommandRunner())
+                if !report.removed.isEmpty, !flags.quiet { print("reaped \(report.removed.count) leftovers of dead runs") }
+            }
+            let backend = flags.makeBackend(parallel: parallel)
             let flags = self.flags
             let verbose = !flags.quiet && !flags.json && parallel == 1
             var rows: [Int: SummaryRow] = [:]

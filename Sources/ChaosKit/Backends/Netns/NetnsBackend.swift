@@ -11,12 +11,17 @@ public struct NetnsBackend: ClusterBackend {
     public var binaries: NodeCluster.Binaries
     public var journalDirectory: String
     public var runner: any CommandRunner
+    /// Whether each run first reaps dead runs. Parallel runs of one `chaos` process must not:
+    /// a starting run could sweep another's half-built resources before its journal marks them
+    /// live. `chaos run --parallel` reaps once, before launching them.
+    public var reapDeadRuns: Bool
 
     public init(binaries: NodeCluster.Binaries = .besideExecutable(), journalDirectory: String = RunJournal.defaultDirectory,
-                runner: any CommandRunner = ProcessCommandRunner()) {
+                runner: any CommandRunner = ProcessCommandRunner(), reapDeadRuns: Bool = true) {
         self.binaries = binaries
         self.journalDirectory = journalDirectory
         self.runner = runner
+        self.reapDeadRuns = reapDeadRuns
     }
 
     public func run(_ scenario: Scenario, options: RunOptions) async throws -> History {
@@ -30,7 +35,8 @@ public struct NetnsBackend: ClusterBackend {
         let ipStorage = Set(scenario.datastores.filter(\.isIPStorage).map(\.id))
         let (network, reaped) = try await NetnsNetwork.prepare(
             hosts: scenario.cluster.hosts.map { ($0.id, $0.datastores) }, datastores: scenario.datastores.map(\.id),
-            ipStorage: ipStorage, runDirectory: workDirectory, journalDirectory: journalDirectory, runner: runner
+            ipStorage: ipStorage, runDirectory: workDirectory, journalDirectory: journalDirectory, runner: runner,
+            reapDeadRuns: reapDeadRuns
         )
         if !reaped.removed.isEmpty { options.progress?("reaped \(reaped.removed.count) leftovers of dead runs") }
         let layout = network.layout
