@@ -5,8 +5,8 @@ import HACore
 
 /// Options shared by commands that run scenarios.
 struct RunFlags: ParsableArguments {
-    @Option(name: .long, help: "Backend: sim (virtual time) or netns (real nodes in Linux namespaces; root).")
-    var backend: String = "sim"
+    @Option(name: .long, help: "Backend: netns (the default: real nodes in Linux namespaces; root) or sim (virtual time, deterministic, any user).")
+    var backend: String = "netns"
 
     @Option(name: .long, help: "Multiply every protocol duration and scenario time by this factor.")
     var timeScale: Double = 1.0
@@ -26,6 +26,9 @@ struct RunFlags: ParsableArguments {
     func validate() throws {
         guard timeScale > 0, timeScale <= 100 else { throw ValidationError("--time-scale must be in (0, 100], got \(timeScale)") }
         guard ["sim", "netns"].contains(backend) else { throw ValidationError("unknown backend \"\(backend)\"; available: sim, netns") }
+        if backend == "netns", geteuid() != 0 {
+            throw ValidationError("the netns backend (the default) builds namespaces, mounts and iptables rules and needs root; run as root, or pass --backend sim for the simulator")
+        }
         for name in bug where FDM.Bug(rawValue: name) == nil {
             throw ValidationError("unknown --bug \"\(name)\"; known: \(FDM.Bug.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -46,12 +49,15 @@ extension Chaos {
         static let configuration = CommandConfiguration(
             abstract: "Run scenario files (or folders of them) and check every expectation.",
             discussion: """
-            Writes DIR/<scenario>/ with result.json, events.jsonl, faults.jsonl and history.json.
+            Writes DIR/<scenario>/ with result.json, junit.xml, timeline.html, events.jsonl, \
+            faults.jsonl, history.json and scenario.yaml. Without --out, one scenario goes to \
+            runs/<timestamp>-<scenario>/ and several to runs/<timestamp>/<scenario>/; runs/latest \
+            points at the newest.
 
             Examples:
-              chaos run faults/                              # the whole corpus on the simulator
-              chaos run faults/host-failure.yaml --seed 7
-              chaos run faults/isolation-row-05.yaml --bug noOwnershipCheck   # must fail
+              chaos run faults/ --time-scale 0.2 --parallel 4          # the corpus on real nodes (root)
+              chaos run faults/host-failure.yaml --backend sim --seed 7
+              chaos run faults/isolation-row-05.yaml --backend sim --bug noOwnershipCheck   # must fail
             """
         )
 
@@ -73,7 +79,9 @@ extension Chaos {
         func run() async throws {
             let scenarios = try ScenarioLoader.load(paths: paths)
             guard !scenarios.isEmpty else { throw ValidationError("no scenario files found in \(paths.joined(separator: " "))") }
-            let outDir = out ?? "runs/\(RunClock.stamp())"
+            let outDir = out ?? RunStore.defaultDirectory(scenarios: scenarios.map(\.name))
+            // One scenario in the default store: its folder is the run folder itself.
+            let flat = out == nil && scenarios.count == 1
             if flags.backend == "netns", parallel > 1 {
                 // Reap dead runs once, before the parallel runs start (they skip their own reaping).
                 let report = await Reaper.clean(runID: nil, journalDir: RunJournal.defaultDirectory, runner: ProcessCommandRunner())
@@ -83,14 +91,19 @@ extension Chaos {
             let flags = self.flags
             let verbose = !flags.quiet && !flags.json && parallel == 1
             var rows: [Int: SummaryRow] = [:]
+            // Longest first (LPT): with N slots the batch ends near max(longest, total / N)
+            // instead of waiting for a long scenario started last. Results keep the input order.
+            let launchOrder = parallel > 1
+                ? scenarios.indices.sorted { (-scenarios[$0].duration, $0) < (-scenarios[$1].duration, $1) }
+                : Array(scenarios.indices)
             try await withThrowingTaskGroup(of: (Int, SummaryRow, ResultDocument?).self) { group in
                 var next = 0
                 func launch() {
-                    let index = next
+                    let index = launchOrder[next]
                     let scenario = scenarios[index]
                     next += 1
                     group.addTask {
-                        try await Self.runOne(scenario, backend: backend, flags: flags, outDir: outDir, verbose: verbose, index: index)
+                        try await Self.runOne(scenario, backend: backend, flags: flags, outDir: outDir, flat: flat, verbose: verbose, index: index)
                     }
                 }
                 while next < min(parallel, scenarios.count) { launch() }
@@ -106,16 +119,17 @@ extension Chaos {
                 }
             }
             let ordered = rows.keys.sorted().compactMap { rows[$0] }
+            if out == nil { RunStore.pointLatest(at: outDir) }
             if !flags.json { SummaryRow.printTable(ordered, outDir: outDir) }
             throw ExitCode(SummaryRow.exitCode(ordered))
         }
 
         static func runOne(
-            _ scenario: Scenario, backend: any ClusterBackend, flags: RunFlags, outDir: String, verbose: Bool, index: Int
+            _ scenario: Scenario, backend: any ClusterBackend, flags: RunFlags, outDir: String, flat: Bool = false, verbose: Bool, index: Int
         ) async throws -> (Int, SummaryRow, ResultDocument?) {
             if verbose { print("▶ \(scenario.name) [\(backend.name), scale \(flags.timeScale), seed \(flags.seed)]") }
             let printer: (@Sendable (String) -> Void)? = verbose ? { @Sendable line in print("  " + line) } : nil
-            let workDirectory = URL(fileURLWithPath: "\(outDir)/\(scenario.name)").standardizedFileURL.path
+            let workDirectory = RunStore.scenarioDirectory(outDir: outDir, scenario: scenario.name, flat: flat)
             try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
             let options = RunOptions(timeScale: flags.timeScale, seed: flags.seed, bugs: flags.bugs, workDirectory: workDirectory, progress: printer)
             let history: History
@@ -141,6 +155,8 @@ struct SummaryRow {
     var total: Int
     var transitions: [String: Double]
     var failures: [String]
+    /// Split-brain windows (two live instances of one VM), described for people.
+    var splitBrain: [String] = []
 
     init(name: String, verdict: Verdict?, passed: Int, total: Int, transitions: [String: Double], failures: [String]) {
         self.name = name
@@ -157,6 +173,7 @@ struct SummaryRow {
         passed = checks.filter { $0.passed == true }.count
         total = checks.count
         transitions = document.transitions
+        splitBrain = SplitBrainWindow.of(history).map(\.summary)
         failures = checks.filter { $0.passed != true }.map {
             "\($0.id) \($0.passed == nil ? "INCONCLUSIVE" : "FAILED"): expected \($0.expected); observed \($0.observed)"
         }
@@ -171,6 +188,7 @@ struct SummaryRow {
     func printDetail() {
         let mark = verdict.map { $0 == .pass ? "PASS" : $0 == .fail ? "FAIL" : "INCONCLUSIVE" } ?? "ERROR"
         print("  \(mark) \(passed)/\(total) checks  \(transitionText)")
+        for window in splitBrain { print("    ⚠ split-brain: \(window)") }
         for failure in failures { print("    ✗ \(failure)") }
     }
 
@@ -193,15 +211,5 @@ struct SummaryRow {
         if rows.contains(where: { $0.verdict == .fail }) { return Exit.invalid }
         if rows.contains(where: { $0.verdict != .pass }) { return Exit.unknown }
         return Exit.valid
-    }
-}
-
-/// Timestamps for run folders.
-enum RunClock {
-    static func stamp() -> String {
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: Date())
     }
 }

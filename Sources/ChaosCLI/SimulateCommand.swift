@@ -33,7 +33,7 @@ extension Chaos {
         func run() async throws {
             let vmCount = vms ?? hosts * 2
             let bugs = Set(bug.compactMap(FDM.Bug.init(rawValue:)))
-            let outDir = out ?? "runs/simulate-\(RunClock.stamp())"
+            let outDir = out ?? "runs/simulate-\(RunStore.stamp())"
             let backend = SimBackend()
             let clock = ContinuousClock()
             let started = clock.now
@@ -108,22 +108,50 @@ extension Chaos {
             abstract: "Re-check a stored run offline and rewrite its report (no cluster is started).",
             discussion: "Example:\n  chaos report runs/20261124-101500/host-failure"
         )
-        @Argument(help: "Run folders (each holding history.json).") var runs: [String]
+        @Argument(help: "Run folders (each holding history.json), or folders of them (e.g. runs/latest).") var runs: [String]
         @Option(name: .long, help: "Scenario file whose expectations to check (default: the scenario.yaml stored in the run).") var scenario: String?
+
+        /// Scenario run folders under `path`: itself when it holds history.json, else its children that do.
+        static func runFolders(_ path: String) throws -> [String] {
+            let fm = FileManager.default
+            if fm.fileExists(atPath: path + "/history.json") { return [path] }
+            guard let children = try? fm.contentsOfDirectory(atPath: path) else {
+                throw ValidationError("\(path): not a run folder (no history.json) and not a folder of runs")
+            }
+            let found = children.sorted().map { path + "/" + $0 }.filter { fm.fileExists(atPath: $0 + "/history.json") }
+            guard !found.isEmpty else { throw ValidationError("\(path): no run folder (holding history.json) in it") }
+            return found
+        }
 
         func run() throws {
             var rows: [SummaryRow] = []
-            for dir in runs {
+            var differing = 0
+            for dir in try runs.flatMap(Self.runFolders) {
                 let history = try RunWriter.readHistory(from: dir)
+                let stored = try? JSONDecoder().decode(ResultDocument.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/result.json")))
                 // The scenario as it ran is stored beside the history.
                 let source = scenario ?? dir + "/scenario.yaml"
                 let expectations = try ScenarioLoader.load(paths: [source]).first?.expectations ?? []
                 let checks = Checker.check(history, expectations: expectations)
                 let document = try RunWriter.write(history: history, checks: checks, to: dir)
                 let row = SummaryRow(history: history, checks: checks, document: document)
+                print("■ \(dir)")
                 row.printDetail()
+                if let stored {
+                    let differences = ReportComparison.differences(stored: stored, rechecked: document)
+                    if differences.isEmpty {
+                        print("  reproduced: verdict \(document.verdict) and all \(document.checks.count) check results as stored")
+                    } else {
+                        differing += 1
+                        print("  DIFFERS from the stored result:")
+                        for d in differences { print("    ≠ \(d)") }
+                    }
+                } else {
+                    print("  (no readable stored result.json to compare with)")
+                }
                 rows.append(row)
             }
+            if differing > 0 { print("\(differing) run(s) re-checked to a different result than stored (checker or expectations changed since)") }
             SummaryRow.printTable(rows, outDir: runs.joined(separator: " "))
             throw ExitCode(SummaryRow.exitCode(rows))
         }

@@ -64,6 +64,7 @@ extension DatastoreStore {
             ensureHADirectory(ds) == nil
         else { return result }
         let next: ProtectedListFile
+        var publishedEpoch: UInt64 = 0
         switch PosixFile.read(path, limit: DatastoreFiles.maxFileBytes) {
         case .failed:
             return result
@@ -72,6 +73,10 @@ extension DatastoreStore {
         case .data(let data):
             let current = try? ProtectedListFile.parse(data)
             result.previousVMs = current?.vms ?? []
+            publishedEpoch = current?.epoch ?? 0
+            if let current, current.owner == host, rivalClaimExists(ds, host: host, above: current.epoch) {
+                return result   // another host has claimed the next epoch: the lease is going
+            }
             if let current, current.owner == host || current.owner == nil {
                 let epoch = current.owner == host ? current.epoch : current.epoch &+ 1
                 next = ProtectedListFile(owner: host, epoch: epoch, renewedCounter: current.renewedCounter &+ 1, vms: vms)
@@ -88,13 +93,78 @@ extension DatastoreStore {
         }
         var written = next
         written.vms = Array(Set(vms).union(result.previousVMs)).sorted()
+        // A takeover (new epoch) is decided by an exclusive claim of that epoch: of two hosts
+        // that both found the lease free or stale, exactly one wins (docs/NODES.md §3).
+        let isTakeover = written.epoch != publishedEpoch
+        if isTakeover {
+            guard let epoch = claimEpoch(ds, content: written, publishedEpoch: publishedEpoch, expiry: expiry, now: now) else {
+                return result
+            }
+            written.epoch = epoch
+        }
         guard let data = try? written.serialized(), case .success = writeAtomically(path, data),
             let check = readProtectedList(ds), check.owner == host, check.epoch == written.epoch,
             check.renewedCounter == written.renewedCounter
         else { return result }
         observer.observe(ds, owner: check.owner, epoch: check.epoch, counter: check.renewedCounter, at: now)
+        if isTakeover { removeClaims(ds, below: written.epoch) }
         result.acquired = true
         return result
+    }
+
+    /// The most epochs one takeover steps over stale claims (a claimant that died between its
+    /// claim and its publish leaves one behind).
+    static let maxClaimSteps = 4
+
+    /// Claims the first free epoch from `content.epoch` on; returns the epoch won, or nil when
+    /// another host holds the claim (or the datastore failed).
+    ///
+    /// A claim that exists but is not this host's is stepped over only when this host has seen
+    /// it, unpublished (the protectedlist still below its epoch), for `expiry` of its own time.
+    func claimEpoch(_ ds: DatastoreID, content: ProtectedListFile, publishedEpoch: UInt64, expiry: Duration, now: Instant) -> UInt64? {
+        guard let host = content.owner else { return nil }
+        var epoch = content.epoch
+        for _ in 0..<Self.maxClaimSteps {
+            var claim = content
+            claim.epoch = epoch
+            guard let data = try? claim.serialized(),
+                  let path = haFilePath(ds, DatastoreFiles.protectedListClaimName(epoch: epoch)) else { return nil }
+            switch PosixFile.createExclusively(path, data) {
+            case .failure:
+                return nil
+            case .success(true):
+                return epoch
+            case .success(false):
+                let existing = read(path).flatMap { try? ProtectedListFile.parse($0) }
+                if existing?.owner == host { return epoch }   // ours, from a takeover whose publish failed
+                let unchanged = observer.observe(
+                    DatastoreID(ds.rawValue + "#claim"), owner: existing?.owner, epoch: epoch, counter: 0, at: now
+                )
+                guard unchanged >= expiry, publishedEpoch < epoch else { return nil }
+                epoch &+= 1
+            }
+        }
+        return nil
+    }
+
+    /// Whether a host other than `host` has claimed the epoch after `epoch`.
+    func rivalClaimExists(_ ds: DatastoreID, host: HostID, above epoch: UInt64) -> Bool {
+        guard let path = haFilePath(ds, DatastoreFiles.protectedListClaimName(epoch: epoch &+ 1)) else { return false }
+        switch PosixFile.read(path, limit: DatastoreFiles.maxFileBytes) {
+        case .missing: return false
+        case .failed: return true
+        case .data(let data): return (try? ProtectedListFile.parse(data))?.owner != host
+        }
+    }
+
+    /// Removes claims of epochs below `epoch` (they decided past takeovers).
+    func removeClaims(_ ds: DatastoreID, below epoch: UInt64) {
+        guard let directory = haDirectoryPath(ds), case .success(let names) = PosixFile.list(directory) else { return }
+        let prefix = DatastoreFiles.protectedListClaimName(epoch: 0).dropLast()
+        for name in names where name.hasPrefix(prefix) {
+            guard let claimed = UInt64(name.dropFirst(prefix.count)), claimed < epoch else { continue }
+            _ = PosixFile.remove(directory + "/" + name)
+        }
     }
 
     /// Renews the held lease: rewrites the file with `renewedCounter + 1` and `vms`.
@@ -110,7 +180,7 @@ extension DatastoreStore {
     @discardableResult
     public func renewProtectedList(_ ds: DatastoreID, host: HostID, vms: [VMID]) -> Bool {
         guard let path = haFilePath(ds, DatastoreFiles.protectedListName), let current = readProtectedList(ds),
-            current.owner == host
+            current.owner == host, !rivalClaimExists(ds, host: host, above: current.epoch)
         else { return false }
         let next = ProtectedListFile(owner: host, epoch: current.epoch, renewedCounter: current.renewedCounter &+ 1, vms: vms)
         guard let data = try? next.serialized(), case .success = writeAtomically(path, data) else { return false }

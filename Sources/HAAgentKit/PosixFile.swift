@@ -55,6 +55,33 @@ enum PosixFile {
         }
     }
 
+    /// Creates `path` with `data` only if it does not exist, atomically across processes and
+    /// mount namespaces of one filesystem: the complete content is written and synced under a
+    /// temporary name, then hard-linked to `path` (`link(2)` fails with `EEXIST` when another
+    /// creator won). Readers never see a partial claim.
+    ///
+    /// - Returns: true when this call created `path`, false when it already existed.
+    static func createExclusively(_ path: String, _ data: Data) -> Result<Bool, DatastoreIOError> {
+        let (directory, name) = split(path)
+        let temporary = directory + "/" + DatastoreFiles.temporaryName(for: name, pid: getpid())
+        return writeLock.withLock { _ in
+            let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { return .failure(.system(errno, path: temporary, operation: "open")) }
+            defer { unlink(temporary) }
+            if let error = writeAll(fd, data, path: temporary) ?? syncFile(fd, path: temporary) {
+                close(fd)
+                return .failure(error)
+            }
+            guard close(fd) == 0 else { return .failure(.system(errno, path: temporary, operation: "close")) }
+            guard link(temporary, path) == 0 else {
+                let code = errno
+                return code == EEXIST ? .success(false) : .failure(.system(code, path: path, operation: "link"))
+            }
+            if let error = syncDirectory(directory) { return .failure(error) }
+            return .success(true)
+        }
+    }
+
     /// Creates a small file and removes it again: proves the directory is writable.
     static func probeWritable(_ directory: String) -> DatastoreIOError? {
         let probe = directory + "/" + DatastoreFiles.temporaryName(for: "probe", pid: getpid())

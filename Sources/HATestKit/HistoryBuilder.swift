@@ -62,6 +62,9 @@ public struct HistoryBuilder {
 
     private func run(_ model: Double) -> Double { model * history.timeScale }
 
+    /// The emitters' local instant at model time `model` (events carry `.seconds(run time)`).
+    public func instant(_ model: Double) -> Instant { .seconds(run(model)) }
+
     // MARK: - Evidence
 
     /// Appends `host`'s evidence `kind` at model time `at`.

@@ -25,6 +25,11 @@ public enum DatastoreFiles {
     public static let pdlMarkerName = ".pdl"
     /// The protectedlist lease file.
     public static let protectedListName = "protectedlist"
+
+    /// The claim of one protectedlist epoch: `protectedlist.claim-<epoch>`, created exclusively
+    /// (hard link of a complete temporary file) by the one host that takes the lease to that
+    /// epoch; it holds the same JSON as the protectedlist it publishes (docs/NODES.md §3).
+    public static func protectedListClaimName(epoch: UInt64) -> String { "\(protectedListName).claim-\(epoch)" }
     /// The directory of poweredoff markers.
     public static let poweredOffDirectoryName = "poweredoff"
     /// A VM's disk lock file (in `<ds>/<vm>/`).

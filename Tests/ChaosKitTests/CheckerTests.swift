@@ -32,7 +32,7 @@ private func failedSlave(
     b.instance("vm-1", on: "host-3", from: 1, to: 20, reason: .hostFailed)
     b.instance("vm-2", on: "host-2", from: 1)
     b.fault(.powerOffHost("host-3"), at: 20)
-    b.event("host-1", .datastoreHeartbeatMonitoringStarted(host: "host-3"), at: 23)
+    b.event("host-1", .datastoreHeartbeatMonitoringStarted(host: "host-3", lastHeard: b.instant(19.6)), at: 23)
     b.hostState("host-1", "host-3", .unreachable, at: 30)
     if let deadAfter { b.hostState("host-1", "host-3", .dead, at: 20 + deadAfter) }
     if let restartAfter {
@@ -737,8 +737,43 @@ private func failedMaster(restartAfter: Double, electionAfter: Double = 10.2) ->
         var b = HistoryBuilder(vms: [HistoryBuilder.vm("vm-1")])
         b.steadyRoles(master: "host-1")
         b.fault(.powerOffHost("host-3"), at: 20)
-        b.event("host-1", .datastoreHeartbeatMonitoringStarted(host: "host-3"), at: 20.5)
+        b.event("host-1", .datastoreHeartbeatMonitoringStarted(host: "host-3", lastHeard: b.instant(19.6)), at: 20.5)
         #expect(check(b.build(), "INV-H1").passed == false)
+    }
+
+    /// A real sender's 1 s timer jitters: the last heartbeat can come 1.01 s before the fault.
+    /// The master's report of it moves the bound; the same report never excuses an early check.
+    @Test func h1_anchorsOnTheMastersLastHeartbeat_withinTwoPeriods() {
+        func history(lastHeard: Double, startedAt: Double) -> History {
+            var b = HistoryBuilder(vms: [HistoryBuilder.vm("vm-1")], timeScale: 0.2)
+            b.steadyRoles(master: "host-1")
+            b.fault(.powerOffHost("host-3"), at: 20)
+            b.event("host-1", .datastoreHeartbeatMonitoringStarted(host: "host-3", lastHeard: b.instant(lastHeard)), at: startedAt)
+            return b.build()
+        }
+        #expect(check(history(lastHeard: 18.99, startedAt: 21.995), "INV-H1").passed == true)
+        #expect(check(history(lastHeard: 18.99, startedAt: 21.9), "INV-H1").passed == false)
+        // A report of a heartbeat 10 s before the fault is implausible: trusted back to T−2 only.
+        #expect(check(history(lastHeard: 10, startedAt: 20.5), "INV-H1").passed == false)
+        #expect(check(history(lastHeard: 10, startedAt: 21.0), "INV-H1").passed == true)
+    }
+
+    @Test func fs1_deadBound_runsFromTheMastersLastHeartbeat() {
+        func history(lastHeard: Double, deadAt: Double) -> History {
+            var b = HistoryBuilder(vms: [HistoryBuilder.vm("vm-1")], timeScale: 0.2)
+            b.steadyRoles(master: "host-1")
+            b.instance("vm-1", on: "host-3", from: 1, to: 20, reason: .hostFailed)
+            b.fault(.powerOffHost("host-3"), at: 20)
+            b.event("host-1", .datastoreHeartbeatMonitoringStarted(host: "host-3", lastHeard: b.instant(lastHeard)), at: lastHeard + 3)
+            b.hostState("host-1", "host-3", .dead, at: deadAt)
+            b.restart("host-1", "vm-1", to: "host-2", at: deadAt + 0.01)
+            b.protectedListLock("ds-1", holder: "host-1", from: 0.5)
+            return b.build()
+        }
+        // T16.999 after the fault, 18.009 s after a heartbeat that came 1.01 s before it: as specified.
+        #expect(check(history(lastHeard: 18.99, deadAt: 36.999), "INV-FS1").passed == true)
+        // 17.9 s after the last heartbeat: too early, whatever the fault offset.
+        #expect(check(history(lastHeard: 19.0, deadAt: 36.9), "INV-FS1").passed == false)
     }
 
     @Test func i10_restartDisabledVMGetsResponse_fails() {

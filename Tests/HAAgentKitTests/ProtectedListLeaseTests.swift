@@ -79,7 +79,8 @@ import Testing
         let takeover = second.takeProtectedList("ds-1", host: "host-2", vms: ["vm-02"], expiry: expiry, now: .seconds(5))
         #expect(takeover == .init(acquired: true, previousVMs: ["vm-01", "vm-03"]))
         #expect(second.readProtectedList("ds-1")?.vms == ["vm-01", "vm-02", "vm-03"])
-        #expect(root.files(under: "ds-1/.vSphere-HA/cluster-1") == ["protectedlist"])
+        // The lease file and the claim of its current epoch (the one that decided this takeover).
+        #expect(root.files(under: "ds-1/.vSphere-HA/cluster-1") == ["protectedlist", DatastoreFiles.protectedListClaimName(epoch: 2)])
     }
 
     @Test func lease_whenAlreadyOwned_reacquireRenews() throws {
@@ -116,5 +117,65 @@ import Testing
         #expect(store.health(of: "ds-1") == .accessible)
         #expect(store.protectedListOwned("ds-1", expiry: expiry, now: .zero) == false)
         #expect(store.protectedListOwned("ds-2", expiry: expiry, now: .zero) == nil)
+    }
+
+    /// Found on real nodes (management-network-outage on netns): two masters both found the
+    /// lease free, both wrote it, both read their own write back and held ds-1 for 136 ms.
+    /// The takeover is now decided by an exclusive claim of the new epoch: of concurrent takers
+    /// of a free lease exactly one wins, every round.
+    @Test func lease_whenFreeAndTakenConcurrently_exactlyOneHostAcquires() async throws {
+        let root = try TemporaryRoot()
+        defer { root.remove() }
+        try root.mount("ds-1")
+        let hosts: [HostID] = ["host-1", "host-2", "host-3", "host-4"]
+        let stores = hosts.map { _ in root.store() }
+        var doubleHolds = 0
+        for round in 0..<60 {
+            // Whoever won last round releases: the lease is free for everyone at once.
+            for (store, host) in zip(stores, hosts) { store.releaseProtectedList("ds-1", host: host) }
+            let winners = await withTaskGroup(of: HostID?.self) { group in
+                for (store, host) in zip(stores, hosts) {
+                    group.addTask {
+                        store.acquireProtectedList("ds-1", host: host, vms: [], expiry: .seconds(20), now: .seconds(Double(round))) ? host : nil
+                    }
+                }
+                var won: [HostID] = []
+                for await winner in group { if let winner { won.append(winner) } }
+                return won
+            }
+            #expect(winners.count == 1, "round \(round): \(winners)")
+            if winners.count > 1 { doubleHolds += 1 }
+            let file = try #require(stores[0].readProtectedList("ds-1"))
+            #expect(winners.first == file.owner)
+            // The losers' renewals fail; the winner's succeeds.
+            for (store, host) in zip(stores, hosts) {
+                #expect(store.renewProtectedList("ds-1", host: host, vms: []) == (host == file.owner))
+            }
+        }
+        #expect(doubleHolds == 0)
+        // Past claims are cleaned up: at most the current epoch's claim remains.
+        let claims = root.files(under: "ds-1").filter { $0.contains(".claim-") }
+        #expect(claims.count <= 1, "\(claims)")
+    }
+
+    /// A claimant that died between its claim and its publish does not block the datastore
+    /// forever: after the expiry of another host's own observation, the next epoch is claimed.
+    @Test func lease_whenAClaimWasNeverPublished_isSteppedOverAfterExpiry() throws {
+        let root = try TemporaryRoot()
+        defer { root.remove() }
+        try root.mount("ds-1")
+        let first = root.store(), second = root.store()
+        #expect(first.acquireProtectedList("ds-1", host: "host-1", vms: ["vm-01"], expiry: expiry, now: .zero))
+        #expect(first.releaseProtectedList("ds-1", host: "host-1"))
+        let epoch = try #require(first.readProtectedList("ds-1")).epoch
+        // host-3 claimed the next epoch and died before publishing.
+        let ghost = ProtectedListFile(owner: "host-3", epoch: epoch + 1, renewedCounter: 1, vms: [])
+        let claimPath = "\(root.path)/ds-1/.vSphere-HA/cluster-1/" + DatastoreFiles.protectedListClaimName(epoch: epoch + 1)
+        try ghost.serialized().write(to: URL(fileURLWithPath: claimPath))
+        #expect(!second.acquireProtectedList("ds-1", host: "host-2", vms: [], expiry: expiry, now: .seconds(100)))
+        #expect(!second.acquireProtectedList("ds-1", host: "host-2", vms: [], expiry: expiry, now: .seconds(119)))
+        #expect(second.acquireProtectedList("ds-1", host: "host-2", vms: [], expiry: expiry, now: .seconds(120)))
+        #expect(second.readProtectedList("ds-1")?.epoch == epoch + 2)
+        #expect(second.readProtectedList("ds-1")?.owner == "host-2")
     }
 }

@@ -35,7 +35,7 @@ import Testing
         var h = Self.masterWithSlave()
         #expect(h.instance.role == .master)
         h.advance(to: .seconds(140))
-        #expect(h.first { if case .datastoreHeartbeatMonitoringStarted("host-1") = $0 { true } else { false } }?.at == .seconds(103))
+        #expect(h.first { if case .datastoreHeartbeatMonitoringStarted("host-1", _) = $0 { true } else { false } }?.at == .seconds(103))
         #expect(h.first { if case .hostStateChanged("host-1", .unreachable) = $0 { true } else { false } }?.at == .seconds(110))
         #expect(h.first { if case .hostStateChanged("host-1", .dead) = $0 { true } else { false } }?.at == .seconds(118))
         let restart = h.first { if case .restartIssued(vm: "vm-1", _, _, _) = $0 { true } else { false } }

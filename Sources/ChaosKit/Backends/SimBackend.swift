@@ -1,3 +1,4 @@
+import Foundation
 import HACore
 import HASim
 
@@ -6,8 +7,18 @@ public struct SimBackend: ClusterBackend {
     public let name = "sim"
     public init() {}
 
+    /// Runs the simulation on a thread of its own: a long simulation must not hold one of the
+    /// few cooperative-pool threads (2 on a 2-core machine) that timers and I/O of other runs —
+    /// or a parallel batch — need.
     public func run(_ scenario: Scenario, options: RunOptions) async throws -> History {
-        runSynchronously(scenario, options: options)
+        await withCheckedContinuation { (continuation: CheckedContinuation<History, Never>) in
+            let thread = Thread {
+                continuation.resume(returning: runSynchronously(scenario, options: options))
+            }
+            thread.name = "sim-\(scenario.name)"
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
     }
 
     /// The simulation itself; synchronous and pure (same scenario + seed → same history).
@@ -31,6 +42,7 @@ public struct SimBackend: ClusterBackend {
         }
         timeline.sort { ($0.time, $0.order) < ($1.time, $1.order) }
         var recordIndex: [Int: Int] = [:]
+        var faultLines: [(time: Double, text: String)] = []
         for entry in timeline {
             sim.run(until: .seconds(entry.time))
             switch entry.action {
@@ -39,17 +51,26 @@ public struct SimBackend: ClusterBackend {
                 records.append(FaultRecord(fault: step.fault, injectedAt: sim.now.seconds))
                 recordIndex[index] = records.count - 1
                 SimFaultPlanner.inject(step.fault, id: index, into: &sim)
-                options.progress?("t=\(formatSeconds(sim.now.seconds))s inject \(step.fault.kind) \(step.fault.targets.joined(separator: " "))")
+                faultLines.append((sim.now.seconds, "inject \(step.fault.kind) \(step.fault.targets.joined(separator: " "))"))
             case .heal(let index):
                 let step = scenario.steps[index]
                 SimFaultPlanner.heal(step.fault, id: index, into: &sim)
                 if let r = recordIndex[index] { records[r].healedAt = sim.now.seconds }
-                options.progress?("t=\(formatSeconds(sim.now.seconds))s heal \(step.fault.kind) \(step.fault.targets.joined(separator: " "))")
+                faultLines.append((sim.now.seconds, "heal \(step.fault.kind) \(step.fault.targets.joined(separator: " "))"))
             }
         }
         let end = scenario.duration * scale
         sim.run(until: .seconds(end))
         let trace = sim.finish()
+        if let progress = options.progress {
+            // Virtual time runs in an instant: progress is the run's story, in order, afterwards.
+            var lines = faultLines.map { (time: $0.time, order: 0, text: "t=\(formatSeconds($0.time / scale))s \($0.text)") }
+            for event in trace.events {
+                if let line = ProgressLine.line(for: event, timeScale: scale) { lines.append((event.time, 1, line)) }
+            }
+            lines.sort { ($0.time, $0.order) < ($1.time, $1.order) }
+            for line in lines { progress(line.text) }
+        }
         return History(
             scenario: scenario.name, backend: name, timeScale: scale, seed: options.seed, settings: settings,
             cluster: cluster, datastores: scenario.datastores, faults: records, events: trace.events,

@@ -432,6 +432,38 @@ struct CheckContext {
         }?.holder
     }
 
+    // MARK: - Heartbeat anchors
+
+    /// The instant (run time) from which the oracle's failure timelines run for `host` as seen
+    /// by `master` after the fault at `t0`: the master's last network heartbeat from `host`.
+    ///
+    /// The master reports that instant in its `datastoreHeartbeatMonitoringStarted` /
+    /// `livenessPingStarted` evidence. Without that evidence the last heartbeat is taken to be one
+    /// period (1 s) before the fault — the oracle's −1 s tolerance. With it, the reported instant
+    /// is used but never trusted beyond two periods before the fault (a real sender's 1 s timer
+    /// jitters; a report further back than that is implausible and falls back to `t0 − 2 s`), and
+    /// never after the fault.
+    func heartbeatAnchor(master: HostID?, host: HostID, faultAt t0: Double) -> (time: Double, fromEvidence: Bool) {
+        let fallback = t0 - run(model: 1)
+        let window = t0 + run(model: 30)
+        let report = events.first { e in
+            guard e.time >= t0, e.time <= window, master == nil || e.event.host == master else { return false }
+            switch e.event.kind {
+            case .datastoreHeartbeatMonitoringStarted(let h, _), .livenessPingStarted(let h, _): return h == host
+            default: return false
+            }
+        }
+        guard let report else { return (fallback, false) }
+        let lastHeard: Instant
+        switch report.event.kind {
+        case .datastoreHeartbeatMonitoringStarted(_, let l), .livenessPingStarted(_, let l): lastHeard = l
+        default: return (fallback, false)
+        }
+        let reported = report.time - report.event.at.duration(since: lastHeard).inSeconds
+        let clamped = min(t0, max(reported, t0 - run(model: 2)))
+        return (min(fallback, clamped), true)
+    }
+
     // MARK: - Time
 
     /// Run seconds → model seconds.

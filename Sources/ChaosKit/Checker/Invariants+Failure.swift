@@ -66,9 +66,14 @@ extension Invariants {
             // Dead declaration.
             let dead = c.stateReports.first { $0.host == h && $0.state == .dead && $0.time >= t0 }
             if let dead {
+                // The early bound runs from the master's last network heartbeat (T0 − 1 s, or
+                // the master's own report of it when that is earlier; see `heartbeatAnchor`).
+                let anchor = c.heartbeatAnchor(master: dead.observer, host: h, faultAt: t0)
                 let d = c.model(dead.time - t0)
-                let text = "\(h) declared dead by \(dead.observer) at \(c.stamp(dead.time, since: t0))"
-                if d < early || d > late { f.fail(text, at: dead.time) } else { f.pass(text, at: dead.time) }
+                let sinceHeartbeat = c.model(dead.time - anchor.time)
+                var text = "\(h) declared dead by \(dead.observer) at \(c.stamp(dead.time, since: t0))"
+                if anchor.fromEvidence { text += ", \(fmt(sinceHeartbeat)) s after the last heartbeat bound" }
+                if sinceHeartbeat < base - c.epsilon || d > late { f.fail(text, at: dead.time) } else { f.pass(text, at: dead.time) }
             } else if c.model(c.runEnd - t0) < late {
                 f.unknown("run ended at \(c.offset(c.runEnd, since: t0)), before \(h) could be declared dead")
             } else {
@@ -119,7 +124,8 @@ extension Invariants {
                 f.unknown("no VM ran on \(h) at T0")
                 continue
             }
-            let limit = t0 + c.run(model: bound)
+            let anchor = c.heartbeatAnchor(master: failure.master, host: h, faultAt: t0)
+            let limit = anchor.time + c.run(model: 15)
             let early = c.restartIssues.filter { vms.contains($0.vm) && $0.time >= t0 && $0.time < limit }
             let earlyInstances = c.history.vmInstances.filter { vms.contains($0.vm) && $0.startedByHA && $0.start >= t0 && $0.start < limit }
             for issue in early {

@@ -29,19 +29,22 @@ extension Invariants {
     static func h1(_ c: CheckContext) -> CheckResult {
         let id = "INV-H1"
         var f = Findings()
-        let expected = "a master starts datastore-heartbeat checks of a slave no earlier than 3 s after the fault that stopped its network heartbeats (−1 s for the 1 s heartbeat period)"
+        let expected = "a master starts datastore-heartbeat checks of a slave no earlier than 3 s after the last network heartbeat it received (the master's report, trusted back to 2 s before the fault; T3 − 1 s from the fault without it)"
         f.expect(expected)
         for e in c.events {
-            guard case .datastoreHeartbeatMonitoringStarted(let slave) = e.event.kind else { continue }
+            guard case .datastoreHeartbeatMonitoringStarted(let slave, let lastHeard) = e.event.kind else { continue }
             let master = e.event.host
             let cause = c.faults.last { $0.injectedAt <= e.time + c.epsilon && cutsHeartbeats($0.fault, slave: slave, master: master) }
             guard let cause else {
                 f.note("\(master) started datastore-heartbeat checks of \(slave) at \(c.at(e.time)) with no fault cutting their heartbeats")
                 continue
             }
-            let d = c.model(e.time - cause.injectedAt)
-            let text = "\(master) started datastore-heartbeat checks of \(slave) at \(c.stamp(e.time, since: cause.injectedAt)) after \(cause.fault.kind)"
-            if d < 3 - 1 { f.fail(text, at: e.time) } else { f.pass(text, at: e.time) }
+            // From the master's last network heartbeat (its own evidence), else T0 − 1 s.
+            let reported = e.time - e.event.at.duration(since: lastHeard).inSeconds
+            let anchor = min(cause.injectedAt - c.run(model: 1), min(cause.injectedAt, max(reported, cause.injectedAt - c.run(model: 2))))
+            let d = c.model(e.time - anchor)
+            let text = "\(master) started datastore-heartbeat checks of \(slave) at \(c.stamp(e.time, since: cause.injectedAt)) after \(cause.fault.kind), \(fmt(c.model(e.time - reported))) s after the last network heartbeat it received"
+            if d < 3 - c.epsilon { f.fail(text, at: e.time) } else { f.pass(text, at: e.time) }
         }
         return finish(f, id, noTrigger: "no datastore-heartbeat check (datastoreHeartbeatMonitoringStarted) explained by a fault in this run", expected: expected)
     }

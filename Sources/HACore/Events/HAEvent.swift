@@ -24,8 +24,10 @@ public struct HAEvent: Hashable, Sendable, Codable {
         case joinedMaster(HostID)
         case abdicated(to: HostID)
         case hostStateChanged(host: HostID, state: HostState)
-        case datastoreHeartbeatMonitoringStarted(host: HostID)
-        case livenessPingStarted(host: HostID)
+        /// `lastHeard`: the master's instant of the last network heartbeat it received from `host`
+        /// (the oracle's timelines run from it; INV-H1, INV-FS1/FS2 anchor on it where present).
+        case datastoreHeartbeatMonitoringStarted(host: HostID, lastHeard: Instant)
+        case livenessPingStarted(host: HostID, lastHeard: Instant)
         case heartbeatDatastoresSelected([DatastoreID])
         case isolationProbeStarted
         case isolationDeclared

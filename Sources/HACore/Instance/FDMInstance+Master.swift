@@ -198,7 +198,7 @@ extension FDM.Instance {
         if member.hbMonitoringSince == nil, !candidates.isEmpty {
             member.hbMonitoringSince = now
             member.hbNextRead = now
-            record(.datastoreHeartbeatMonitoringStarted(host: host), now, into: &directives)
+            record(.datastoreHeartbeatMonitoringStarted(host: host, lastHeard: member.lastHeard), now, into: &directives)
         }
         if member.hbMonitoringSince != nil, now >= member.hbNextRead {
             for ds in candidates { directives.append(.readHeartbeatFile(host: host, datastore: ds)) }
@@ -213,7 +213,7 @@ extension FDM.Instance {
             if member.pingStartedAt == nil {
                 member.pingStartedAt = now
                 member.nextPing = now
-                record(.livenessPingStarted(host: host), now, into: &directives)
+                record(.livenessPingStarted(host: host, lastHeard: member.lastHeard), now, into: &directives)
             }
             if member.state != .dead, now >= member.nextPing {
                 directives.append(.pingHost(host))

@@ -117,9 +117,15 @@ public struct NetnsBackend: ClusterBackend {
         options.progress?("nodes up, initial VMs placed after \(formatSeconds(start.duration(to: clock.now).inSeconds)) s")
 
         // Out-of-band sampler of poweron files and markers.
+        let progress = options.progress
         let sampler = Task {
             while !Task.isCancelled {
                 cluster.sampleDatastoreFiles()
+                if let progress {
+                    for event in cluster.newEvents() {
+                        if let line = ProgressLine.line(for: event, timeScale: scale) { progress(line) }
+                    }
+                }
                 try? await Task.sleep(for: .milliseconds(200))
             }
         }
@@ -154,7 +160,7 @@ public struct NetnsBackend: ClusterBackend {
                 try await handleMarkers(markers, cluster: cluster, hostPower: &hostPower, at: runTime, scale: scale, controller: controllerAddress)
                 if case .powerOffHost(let host) = step.fault { endPower(host, clean: false, at: injectedAt, &hostPower); cluster.forgetNode(host) }
                 if case .restartHost(let host) = step.fault { endPower(host, clean: false, at: injectedAt, &hostPower) }
-                options.progress?("t=\(formatSeconds(injectedAt))s inject \(step.fault.kind) \(step.fault.targets.joined(separator: " "))")
+                options.progress?("t=\(formatSeconds(injectedAt / scale))s inject \(step.fault.kind) \(step.fault.targets.joined(separator: " "))")
             case .heal(let index):
                 guard let plan = plans[index] else { continue }
                 let step = scenario.steps[index]
@@ -162,7 +168,7 @@ public struct NetnsBackend: ClusterBackend {
                 let healedAt = runTime()
                 if let r = recordIndex[index] { records[r].healedAt = healedAt }
                 try await handleMarkers(markers, cluster: cluster, hostPower: &hostPower, at: runTime, scale: scale, controller: controllerAddress)
-                options.progress?("t=\(formatSeconds(healedAt))s heal \(step.fault.kind) \(step.fault.targets.joined(separator: " "))")
+                options.progress?("t=\(formatSeconds(healedAt / scale))s heal \(step.fault.kind) \(step.fault.targets.joined(separator: " "))")
             }
         }
         let end = scenario.duration * scale

@@ -68,6 +68,8 @@ public final class NodeCluster: @unchecked Sendable {
     var observations: [FileObservation] = []
     var lastPowerOn: [String: PowerOnFile] = [:]
     var lastMarkers: Set<String> = []
+    /// Live evidence reader for progress lines.
+    let tail = EvidenceTail()
 
     public init(runDirectory: String, scenario: Scenario, settings: Settings, placements: [HostID: Placement], gateway: String, binaries: Binaries) {
         self.runDirectory = runDirectory
