@@ -115,12 +115,29 @@ extension Chaos {
                         if !verbose { print("■ \(row.name)") }
                         row.printDetail()
                     }
+                    fflush(nil)
                     if next < scenarios.count { launch() }
                 }
             }
             let ordered = rows.keys.sorted().compactMap { rows[$0] }
             if out == nil { RunStore.pointLatest(at: outDir) }
             if !flags.json { SummaryRow.printTable(ordered, outDir: outDir) }
+            if !flat {
+                // <out>/junit.xml: every scenario of the run, one <testsuite> each (DESIGN §8).
+                let suites = scenarios.indices.map { index in
+                    let name = scenarios[index].name
+                    guard let row = rows[index], row.verdict != nil else {
+                        let message = rows[index]?.failures.joined(separator: "\n") ?? "no result"
+                        return JUnitReport.Suite.infrastructureFailure(scenario: name, backend: flags.backend, message: message)
+                    }
+                    return RunWriter.junitSuite(from: RunStore.scenarioDirectory(outDir: outDir, scenario: name, flat: false))
+                }
+                do {
+                    try RunWriter.writeCombinedJUnit(suites, to: "\(outDir)/junit.xml")
+                } catch {
+                    FileHandle.standardError.write(Data("\(error)\n".utf8))
+                }
+            }
             throw ExitCode(SummaryRow.exitCode(ordered))
         }
 
@@ -128,7 +145,8 @@ extension Chaos {
             _ scenario: Scenario, backend: any ClusterBackend, flags: RunFlags, outDir: String, flat: Bool = false, verbose: Bool, index: Int
         ) async throws -> (Int, SummaryRow, ResultDocument?) {
             if verbose { print("▶ \(scenario.name) [\(backend.name), scale \(flags.timeScale), seed \(flags.seed)]") }
-            let printer: (@Sendable (String) -> Void)? = verbose ? { @Sendable line in print("  " + line) } : nil
+            // Flushed per line: into a file or a pipe (`| tee`, CI logs) progress is for now, not for exit.
+            let printer: (@Sendable (String) -> Void)? = verbose ? { @Sendable line in print("  " + line); fflush(nil) } : nil
             let workDirectory = RunStore.scenarioDirectory(outDir: outDir, scenario: scenario.name, flat: flat)
             try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
             let options = RunOptions(timeScale: flags.timeScale, seed: flags.seed, bugs: flags.bugs, workDirectory: workDirectory, progress: printer)

@@ -16,7 +16,9 @@ func scratchDirectory(_ label: String) throws -> String {
 func fakeSystem(_ root: String) throws -> SystemPaths {
     for dir in ["proc", "cgroup", "run"] { try FileManager.default.createDirectory(atPath: "\(root)/\(dir)", withIntermediateDirectories: true) }
     _ = FileManager.default.createFile(atPath: "\(root)/mounts", contents: Data())
-    return SystemPaths(proc: "\(root)/proc", mounts: "\(root)/mounts", cgroupRoot: "\(root)/cgroup", runtimeRoot: "\(root)/run/hachaos")
+    // Hermetic: live runs of a real `chaos` on this machine are not this test's business.
+    return SystemPaths(proc: "\(root)/proc", mounts: "\(root)/mounts", cgroupRoot: "\(root)/cgroup", runtimeRoot: "\(root)/run/hachaos",
+                       sharedJournalDirectory: "\(root)/shared-journal")
 }
 
 @Suite struct JournalTests {

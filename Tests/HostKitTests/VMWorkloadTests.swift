@@ -127,6 +127,26 @@ struct VMWorkloadTests {
         #expect(ProcessControl.reapIfEnded(fresh) == nil)
     }
 
+    /// A guest asked to shut down while its disk is gone cannot flush: it does not finish (the
+    /// agent forces the power-off after isolationShutdownTimeout), and it completes the clean
+    /// shutdown, releasing its lock, once storage returns.
+    @Test func vmWorkload_whenShutDownWithoutStorage_hangsUntilStorageReturns() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.cleanUp() }
+        try sandbox.makeDirectory("volumes/ds-1")
+        try sandbox.makeDirectory("elsewhere")
+        let pid = try Self.start(sandbox, instance: "a")
+        #expect(await eventually { Self.locked(sandbox, "a") })
+        #expect(rename(sandbox.path("volumes/ds-1"), sandbox.path("elsewhere/ds-1")) == 0)
+        kill(pid, SIGTERM)
+        // Well past --shutdown-ms (2 s): still shutting down, not exited.
+        try await Task.sleep(for: .seconds(3))
+        #expect(ProcessControl.reapIfEnded(pid) == nil, "a guest with stalled I/O does not finish its shutdown")
+        #expect(rename(sandbox.path("elsewhere/ds-1"), sandbox.path("volumes/ds-1")) == 0)
+        #expect(await sandbox.waitForExit(pid, timeout: .seconds(5)) == .exited(code: VMWorkloadExitCode.cleanShutdown.rawValue))
+        #expect(sandbox.read("volumes/ds-1/vm-01/lock") == nil, "the completed shutdown released the lock")
+    }
+
     @Test func vmWorkload_signals_hungModeAndToolslessShutdown() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.cleanUp() }

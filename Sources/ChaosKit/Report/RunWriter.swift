@@ -1,8 +1,8 @@
 import Foundation
 import HACore
 
-/// Writes one scenario's run folder (DESIGN §8): result.json, events.jsonl, faults.jsonl,
-/// history.json (everything `chaos report` needs to re-check offline).
+/// Writes one scenario's run folder (DESIGN §8): result.json, junit.xml, timeline.html,
+/// events.jsonl, faults.jsonl, history.json (everything `chaos report` needs to re-check offline).
 public enum RunWriter {
     public struct WriteError: Error, CustomStringConvertible {
         public var path: String
@@ -41,7 +41,45 @@ public enum RunWriter {
         }
         try save(faults, to: directory + "/faults.jsonl")
         try save(lineEncoder.encode(history), to: directory + "/history.json")
+        try save(Data(JUnitReport.xml(history: history, checks: checks).utf8), to: directory + "/junit.xml")
+        try save(Data(TimelineHTML.html(history: history, checks: checks).utf8), to: directory + "/timeline.html")
         return document
+    }
+
+    /// Writes a combined `junit.xml` (one `<testsuite>` per scenario) for a multi-scenario run.
+    ///
+    /// Each suite is rebuilt from the scenario folder's `result.json` (checks, scale, seed) and
+    /// `history.json` (run length); a folder without a result becomes a suite with one `<error>`
+    /// (the run failed before it could be judged).
+    /// - Parameters:
+    ///   - scenarioDirectories: the scenario folders, in report order.
+    ///   - path: where to write the file (e.g. `<out>/junit.xml`).
+    public static func writeCombinedJUnit(scenarioDirectories: [String], to path: String) throws {
+        try writeCombinedJUnit(scenarioDirectories.map(junitSuite(from:)), to: path)
+    }
+
+    /// Writes a combined `junit.xml` from suites the caller already has (``JUnitReport/xml(_:)``).
+    /// - Parameters:
+    ///   - suites: one per scenario, in report order.
+    ///   - path: where to write the file.
+    public static func writeCombinedJUnit(_ suites: [JUnitReport.Suite], to path: String) throws {
+        try save(Data(JUnitReport.xml(suites).utf8), to: path)
+    }
+
+    /// The JUnit suite of one stored scenario folder (see ``writeCombinedJUnit(scenarioDirectories:to:)``).
+    public static func junitSuite(from directory: String) -> JUnitReport.Suite {
+        let name = URL(fileURLWithPath: directory).lastPathComponent
+        guard let data = FileManager.default.contents(atPath: directory + "/result.json"),
+              let document = try? JSONDecoder().decode(ResultDocument.self, from: data)
+        else {
+            return .infrastructureFailure(scenario: name, backend: "unknown", message: "no result.json in \(directory): the run failed before it could be judged")
+        }
+        let checks = document.checks.map {
+            CheckResult(id: $0.id, name: $0.name, passed: $0.passed, expected: $0.expected, observed: $0.observed, at: $0.at)
+        }
+        let duration = (try? readHistory(from: directory))?.duration ?? 0
+        return JUnitReport.Suite(scenario: document.scenario, backend: document.backend, timeScale: document.timeScale,
+                                 seed: document.seed, duration: duration, checks: checks)
     }
 
     /// Reads a stored history back (for `chaos report`).

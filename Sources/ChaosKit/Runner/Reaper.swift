@@ -41,7 +41,7 @@ public enum Reaper {
                 report.failures.append("\(error)")
             }
         }
-        var live = liveRuns(journalDirs: [journalDir, RunJournal.defaultDirectory], system: system)
+        var live = liveRuns(journalDirs: [journalDir, system.sharedJournalDirectory], system: system)
         let netnsNames = await listNetns(runner, timeout: timeout, report: &report)
         let linkNames = await listLinks(runner, timeout: timeout, report: &report)
         let mounts = system.mountTable()

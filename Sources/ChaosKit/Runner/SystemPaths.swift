@@ -17,11 +17,16 @@ public struct SystemPaths: Hashable, Sendable {
     public var cgroupControllers: [String]
     /// `/run/hachaos`: per-run runtime files (persistent mount namespaces).
     public var runtimeRoot: String
+    /// The machine-wide journal directory every harness process writes to: consulted, besides
+    /// a caller's own, to tell live runs of other `chaos` processes from dead ones.
+    public var sharedJournalDirectory: String
 
     public init(
         proc: String = "/proc", mounts: String = "/proc/mounts", cgroupRoot: String = "/sys/fs/cgroup",
-        cgroupControllers: [String] = ["freezer", "pids", "memory"], runtimeRoot: String = "/run/hachaos"
+        cgroupControllers: [String] = ["freezer", "pids", "memory"], runtimeRoot: String = "/run/hachaos",
+        sharedJournalDirectory: String = RunJournal.defaultDirectory
     ) {
+        self.sharedJournalDirectory = sharedJournalDirectory
         self.proc = proc
         self.mounts = mounts
         self.cgroupRoot = cgroupRoot

@@ -63,6 +63,8 @@ extension FDM.Instance {
             let heard = participants[host] ?? (electionStartedAt - settings.hostTimeout)
             state.members[host] = FDM.MemberState(lastHeard: heard)
         }
+        state.electedAlone = config.hosts.count > 1 && config.hostMonitoringEnabled
+            && !participants.contains { $0.key != myself && $0.value >= electionStartedAt }
         master = state
         directives.append(.broadcast(.masterAnnounce(myCandidate)))
         masterAcquireLocks(now, into: &directives)

@@ -15,6 +15,10 @@ extension FDM {
         var protectedOnDisk: Set<VMID> = []
         /// Restart sweep of protected VMs nobody runs, due `newMasterRestartDelay` after election.
         var sweepAt: Instant?
+        /// Elected with no other agent taking part: possibly isolated, so no protectedlist is
+        /// taken until an isolation address answers or another agent is heard
+        /// (``FDM/Instance/isUnconfirmedLoneMaster``).
+        var electedAlone = false
 
         init(since: Instant) {
             self.since = since
@@ -118,9 +122,24 @@ extension FDM.Instance {
         config.vms.filter { $0.isProtected && $0.homeDatastore == ds }.map(\.id).sorted()
     }
 
+    /// A master that won an election alone and has not yet heard another agent or an answer
+    /// from an isolation address since. It may be an isolated host about to declare isolation
+    /// (the 5.0 log shows that ~5 ms after self-election, oracle §4.3): taking protectedlists
+    /// now would make it look like an owning master to other isolated hosts, which would then
+    /// apply their isolation response during a full management-network outage (INV-I11; found
+    /// by `chaos matrix` on the 5.0 profile). It takes them as soon as it is confirmed.
+    var isUnconfirmedLoneMaster: Bool {
+        guard let state = master, state.electedAlone else { return false }
+        if lastHeardAnyPeer >= state.since { return false }
+        if let answer = lastIsolationAnswer, answer >= state.since { return false }
+        return true
+    }
+
     /// Try to own every datastore holding cluster VMs that this host can write (oracle §3.1).
+    /// While ``isUnconfirmedLoneMaster`` it returns without scheduling, so the master tick
+    /// retries every tick and the locks follow the confirmation at once.
     mutating func masterAcquireLocks(_ now: Instant, into directives: inout [FDM.Directive]) {
-        guard isActingMaster, var state = master else { return }
+        guard isActingMaster, !isUnconfirmedLoneMaster, var state = master else { return }
         let wanted = Set(config.vms.map(\.homeDatastore)).intersection(writableDatastores)
         for ds in wanted.sorted() where !state.owned.contains(ds) && !state.acquiring.contains(ds) {
             state.acquiring.insert(ds)

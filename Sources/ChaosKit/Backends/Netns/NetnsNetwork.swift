@@ -134,7 +134,7 @@ public struct NetnsNetwork: Sendable {
         let start = clock.now
         var stats = Stats()
         let executor = NetnsActionExecutor(runner: runner, commandTimeout: commandTimeout, tolerateGone: true)
-        let othersAlive = !Reaper.liveRuns(journalDirs: [journalDirectory, RunJournal.defaultDirectory], system: layout.system)
+        let othersAlive = !Reaper.liveRuns(journalDirs: [journalDirectory, layout.system.sharedJournalDirectory], system: layout.system)
             .subtracting([layout.runID]).isEmpty
         let entries = await journal.allEntries
 
