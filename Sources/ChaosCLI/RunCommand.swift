@@ -205,9 +205,9 @@ struct SummaryRow {
 
     func printDetail() {
         let mark = verdict.map { $0 == .pass ? "PASS" : $0 == .fail ? "FAIL" : "INCONCLUSIVE" } ?? "ERROR"
-        print("  \(mark) \(passed)/\(total) checks  \(transitionText)")
-        for window in splitBrain { print("    ⚠ split-brain: \(window)") }
-        for failure in failures { print("    ✗ \(failure)") }
+        print("  \(Terminal.verdict(verdict, mark)) \(passed)/\(total) checks  \(transitionText)")
+        for window in splitBrain { print("    " + Terminal.paint("⚠ split-brain: \(window)", .yellow)) }
+        for failure in failures { print("    " + Terminal.paint("✗", .red) + " \(failure)") }
     }
 
     static func printTable(_ rows: [SummaryRow], outDir: String) {
@@ -215,7 +215,7 @@ struct SummaryRow {
         print("")
         print("scenario".padding(toLength: width, withPad: " ", startingAt: 0) + "  verdict       checks  key transitions (model s after first fault)")
         for row in rows {
-            let verdict = (row.verdict?.rawValue ?? "error").padding(toLength: 12, withPad: " ", startingAt: 0)
+            let verdict = Terminal.verdict(row.verdict, (row.verdict?.rawValue ?? "error").padding(toLength: 12, withPad: " ", startingAt: 0))
             let checks = "\(row.passed)/\(row.total)".padding(toLength: 7, withPad: " ", startingAt: 0)
             print(row.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + verdict + "  " + checks + " " + row.transitionText)
         }
@@ -229,5 +229,25 @@ struct SummaryRow {
         if rows.contains(where: { $0.verdict == .fail }) { return Exit.invalid }
         if rows.contains(where: { $0.verdict != .pass }) { return Exit.unknown }
         return Exit.valid
+    }
+}
+
+/// ANSI colours, only on a terminal (and never with `NO_COLOR` set, per no-color.org).
+enum Terminal {
+    static let enabled: Bool = isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+
+    enum Colour: String { case red = "31", green = "32", yellow = "33", bold = "1" }
+
+    static func paint(_ text: String, _ colour: Colour) -> String {
+        enabled ? "\u{1B}[\(colour.rawValue)m\(text)\u{1B}[0m" : text
+    }
+
+    /// A verdict word in its colour.
+    static func verdict(_ verdict: Verdict?, _ text: String) -> String {
+        switch verdict {
+        case .pass: paint(text, .green)
+        case .fail: paint(text, .red)
+        default: paint(text, .yellow)
+        }
     }
 }
