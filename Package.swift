@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "vm-workload", targets: ["VMWorkload"]),
         .executable(name: "ha-node", targets: ["HANode"]),
         .executable(name: "ha-controller", targets: ["HAController"]),
+        .executable(name: "ha-rogue", targets: ["HARogue"]),
         .library(name: "HACore", targets: ["HACore"]),
         .library(name: "HASim", targets: ["HASim"]),
         .library(name: "ChaosKit", targets: ["ChaosKit"]),
@@ -26,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // Only for message authentication (HMAC-SHA256 of agent datagrams, issue 7).
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // Pure HA logic: no Foundation, no clock, no I/O, no randomness (checked by HACoreTests/PurityTests).
@@ -33,7 +36,7 @@ let package = Package(
         // Deterministic discrete-event simulator of N FDM instances, network, datastores and VMs.
         .target(name: "HASim", dependencies: ["HACore"], swiftSettings: swiftSettings),
         // Wire and file formats shared by the agent, hostd, vm-workload and the harness (docs/NODES.md).
-        .target(name: "HAWire", dependencies: ["HACore"], swiftSettings: swiftSettings),
+        .target(name: "HAWire", dependencies: ["HACore", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         // The agent shell: drives FDM.Instance with real sockets, files, probes and time.
         .target(
             name: "HAAgentKit",
@@ -57,6 +60,7 @@ let package = Package(
         .executableTarget(name: "HAAgent", dependencies: ["HAAgentKit", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: swiftSettings),
         .executableTarget(name: "HostDaemon", dependencies: ["HostKit", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: swiftSettings),
         .executableTarget(name: "VMWorkload", dependencies: ["HostKit", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: swiftSettings),
+        .executableTarget(name: "HARogue", dependencies: ["HAAgentKit", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: swiftSettings),
         .executableTarget(name: "HANode", dependencies: ["HostKit", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: swiftSettings),
         .executableTarget(
             name: "HAController",

@@ -38,6 +38,12 @@ public actor AgentShell {
     var pendingHostdUnavailable = false
     /// Counters of dropped datagrams by reason (exposed for tests and status).
     public private(set) var droppedDatagrams: [String: Int] = [:]
+    var persistedDrops: [String: Int] = [:]
+    /// The cluster keyring (nil: no `keys.json`, unauthenticated wire).
+    var keyring: ClusterKeyring?
+    var keyringStamp = ""
+    var nextKeyringCheck: Instant = .zero
+    var replayGuard = ReplayGuard()
 
     public init(options: AgentOptions, logger: Logger = Logger(label: "ha-agent")) throws {
         self.options = options
@@ -108,8 +114,10 @@ public actor AgentShell {
                 // Unwind the task group: the datagram loop does not end on cancellation alone.
                 throw AgentStopped()
             }
+            refreshKeyring()
             checkDatastoreHealth()
             deliver(.tick)
+            persistDropCounters()
             next = next.advanced(by: interval)
             if next < clock.now { next = clock.now }
             try await clock.sleep(until: next)
@@ -235,7 +243,7 @@ public actor AgentShell {
         guard let sender, let address = instance.config.host(target)?.managementAddress, !address.isEmpty else { return }
         sequence += 1
         let envelope = Envelope(cluster: instance.config.name, from: options.host, epoch: epoch, seq: sequence, msg: message)
-        guard let bytes = try? WireCodec.encode(envelope) else { return }
+        guard let bytes = seal(envelope) else { return }
         sender.send(bytes, to: address, port: options.port)
     }
 
@@ -243,12 +251,12 @@ public actor AgentShell {
         let bytes = Array(datagram.data.readableBytesView)
         let known = Set(instance.config.hosts.map(\.id))
         do {
-            let envelope = try WireCodec.decode(bytes, expectedCluster: instance.config.name, knownHosts: known)
+            let envelope = try open(bytes, known: known)
             guard envelope.from != options.host else { return }
             deliver(.messageReceived(envelope.msg, from: envelope.from))
         } catch {
             droppedDatagrams[error.code.rawValue, default: 0] += 1
-            // Log once per peer address and reason per minute (issue 7 adds authentication).
+            // Log once per peer address and reason per minute; counts go to logs/dropped.json.
             let key = "\(datagram.remoteAddress.ipAddress ?? "?")/\(error.code.rawValue)"
             let t = now
             if let last = droppedLogged[key], t.duration(since: last) < .seconds(60) { return }

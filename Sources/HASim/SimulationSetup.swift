@@ -70,6 +70,8 @@ enum SimAction: Sendable {
     case powerOnCheck(UInt64)
     case shutdownComplete(String)
     case controllerTick
+    /// One round of a rogue node's forged datagrams (generation: the rogue fault's).
+    case rogueBurst(generation: Int)
     case powerOnHost(HostID)
     case userPowerOffNow(VMID)
 }

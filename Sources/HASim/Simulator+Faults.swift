@@ -131,6 +131,27 @@ extension Simulator {
         }
     }
 
+    /// A rogue node with a wrong cluster key starts or stops forging datagrams. The simulator
+    /// models the agents' authentication layer: every forged datagram is dropped before the
+    /// FDM core sees it (bad MAC for the hosts it impersonates, unknown host for its own id),
+    /// and logged once per reason per minute, as ha-agent does.
+    public mutating func setRogue(_ active: Bool) {
+        rogueGeneration += 1   // odd: active
+        guard active else { return }
+        schedule(at: now, .rogueBurst(generation: rogueGeneration))
+    }
+
+    mutating func rogueBurst() {
+        for id in hosts.keys.sorted() {
+            guard let host = hosts[id], host.powered, host.agent != nil, !host.frozen, !host.agentStopped, !host.isolated else { continue }
+            if let last = rogueDropLogged[id], now.duration(since: last) < .seconds(60) { continue }
+            rogueDropLogged[id] = now
+            for reason in ["badMAC", "unknownHost"] {
+                trace.events.append(TimedEvent(time: now.seconds, event: HAEvent(host: id, at: now, kind: .messageDropped(from: "rogue", reason: reason))))
+            }
+        }
+    }
+
     /// The guest hangs: no Tools heartbeats, no I/O (VM monitoring).
     public mutating func hangGuest(_ vm: VMID, _ hung: Bool) {
         for (id, instance) in instances where instance.vm == vm { instances[id]?.hung = hung }

@@ -45,6 +45,10 @@ public struct Simulator: Sendable {
 
     // Controller (vCenter role)
     var controllerUp = true
+    /// A rogue node sends forged datagrams (while `rogueGeneration` is odd) and when each host
+    /// last logged dropping them.
+    var rogueGeneration = 0
+    var rogueDropLogged: [HostID: Instant] = [:]
     var vcenterMaster: HostID?
 
     public init(_ setup: SimulationSetup) {
@@ -149,6 +153,10 @@ public struct Simulator: Sendable {
         case .controllerTick:
             controllerTick()
             schedule(at: now + setup.settings.heartbeatInterval, .controllerTick)
+        case .rogueBurst(let generation):
+            guard generation == rogueGeneration else { break }
+            rogueBurst()
+            schedule(at: now + setup.settings.heartbeatInterval, .rogueBurst(generation: generation))
         case .powerOnHost(let host):
             bootHost(host)
         case .userPowerOffNow(let vm):

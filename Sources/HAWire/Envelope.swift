@@ -25,7 +25,9 @@ public struct Envelope: Codable, Hashable, Sendable {
     public var seq: UInt64
     /// The payload.
     public var msg: PeerMessage
-    /// Message authentication code (issue 7); omitted from the JSON when nil.
+    /// The id of the key the MAC was made with (``ClusterKeyring``); omitted when nil.
+    public var kid: String?
+    /// HMAC-SHA256 (hex) of the envelope without `mac` (``WireAuthenticator``); omitted when nil.
     public var mac: String?
 
     /// Creates an envelope.
@@ -40,7 +42,7 @@ public struct Envelope: Codable, Hashable, Sendable {
     ///   - mac: The authentication code, if any.
     public init(
         v: Int = Envelope.currentVersion, cluster: String, from: HostID, epoch: UInt64, seq: UInt64,
-        msg: PeerMessage, mac: String? = nil
+        msg: PeerMessage, kid: String? = nil, mac: String? = nil
     ) {
         self.v = v
         self.cluster = cluster
@@ -48,6 +50,7 @@ public struct Envelope: Codable, Hashable, Sendable {
         self.epoch = epoch
         self.seq = seq
         self.msg = msg
+        self.kid = kid
         self.mac = mac
     }
 }

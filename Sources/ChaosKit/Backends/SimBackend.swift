@@ -102,6 +102,7 @@ public enum SimFaultPlanner {
         case .freezeHost(let host): sim.freeze(host, true)
         case .restartHost(let host): sim.restart(host)
         case .controllerDown: sim.setControllerUp(false)
+        case .rogueHost: sim.setRogue(true)
         case .guestHang(let vm): sim.hangGuest(vm, true)
         case .userPowerOff(let vm): sim.userPowerOff(vm)
         case .userPowerOn(let vm, let host): sim.userPowerOn(vm, on: host)
@@ -125,6 +126,7 @@ public enum SimFaultPlanner {
         case .powerOffHost(let host), .shutdownHost(let host): sim.powerOn(host)
         case .freezeHost(let host): sim.freeze(host, false)
         case .controllerDown: sim.setControllerUp(true)
+        case .rogueHost: sim.setRogue(false)
         case .guestHang(let vm): sim.hangGuest(vm, false)
         case .killVM, .restartHost, .userPowerOff, .userPowerOn: break
         }

@@ -22,6 +22,8 @@ enum Outcomes {
             hostState(c, observer: observer, host: host, state: state, from: from, to: to)
         case .master(let host, let at):
             master(c, host: host, at: at)
+        case .messagesDropped(let reason):
+            messagesDropped(c, reason: reason)
         }
     }
 
@@ -112,6 +114,33 @@ enum Outcomes {
         }
         return result(id, "split-brain resolved", false, expected,
                       "\(window); still \(atEnd.count) live at the end: \(atEnd.map { "\($0.instance) on \($0.host)" }.joined(separator: ", "))", at: c.runEnd)
+    }
+
+    /// Every host whose agent ran through a rogue-host fault logged dropping forged traffic for
+    /// `reason` during it. Inconclusive without such a fault.
+    static func messagesDropped(_ c: CheckContext, reason: String) -> CheckResult {
+        let id = "OUT-messagesDropped-\(reason)"
+        let expected = "every host up during a network.rogueHost fault drops the rogue's datagrams (\(reason)) and logs it"
+        let rogues = c.faults.filter { if case .rogueHost = $0.fault { true } else { false } }
+        guard !rogues.isEmpty else { return result(id, "forged traffic dropped", nil, expected, "no network.rogueHost fault in this run") }
+        var missing: [String] = []
+        var seen: [String] = []
+        for fault in rogues {
+            let end = c.faultEnd(fault) ?? c.runEnd
+            for host in c.hostIDs where c.isUp(host, at: fault.injectedAt) && c.agentRunning(host, at: fault.injectedAt) {
+                let drops = c.events.filter { e in
+                    guard e.event.host == host, e.time >= fault.injectedAt, e.time <= end + c.run(model: 2),
+                          case .messageDropped(_, let r) = e.event.kind else { return false }
+                    return r == reason
+                }
+                if let first = drops.first { seen.append("\(host) at \(c.offset(first.time, since: fault.injectedAt))") } else { missing.append(host.rawValue) }
+            }
+        }
+        if !missing.isEmpty {
+            return result(id, "forged traffic dropped", false, expected, "no \(reason) drop logged by \(missing.joined(separator: ", ")); logged by: \(seen.isEmpty ? "none" : seen.joined(separator: ", "))")
+        }
+        guard !seen.isEmpty else { return result(id, "forged traffic dropped", nil, expected, "no host's agent ran during the fault") }
+        return result(id, "forged traffic dropped", true, expected, "\(reason) drops logged by \(seen.joined(separator: ", "))")
     }
 
     /// No instance ended by the isolation response or VM monitoring.

@@ -16,6 +16,10 @@ public enum Fault: Hashable, Sendable, Codable {
     case packetLoss(HostID, probability: Double)
     /// Every host loses the management network at once (INV-I11).
     case managementNetworkOutage
+    /// A rogue node on the management network, holding a wrong cluster key, claims mastership
+    /// loudly and forges heartbeats and restart commands in every host's name until heal; the
+    /// cluster's behaviour must not change (issue 7).
+    case rogueHost
     /// All paths down on these hosts (unmount, I/O fails).
     case unmountDatastore(DatastoreID, hosts: [HostID])
     /// Permanent device loss on these hosts.
@@ -57,6 +61,7 @@ public enum Fault: Hashable, Sendable, Codable {
         case .dropIsolationAddress: "network.dropIsolationAddress"
         case .packetLoss: "network.loss"
         case .managementNetworkOutage: "network.managementOutage"
+        case .rogueHost: "network.rogueHost"
         case .unmountDatastore: "storage.unmount"
         case .pdlDatastore: "storage.pdl"
         case .readOnlyDatastore: "storage.readOnly"
@@ -85,6 +90,7 @@ public enum Fault: Hashable, Sendable, Codable {
              .restartHost(let h):
             [h.rawValue]
         case .managementNetworkOutage: ["*"]
+        case .rogueHost: ["rogue"]
         case .unmountDatastore(let ds, let hosts), .pdlDatastore(let ds, let hosts), .readOnlyDatastore(let ds, let hosts):
             [ds.rawValue] + hosts.map(\.rawValue)
         case .killVM(let vm), .guestHang(let vm), .userPowerOff(let vm): [vm.rawValue]
@@ -104,7 +110,7 @@ public enum Fault: Hashable, Sendable, Codable {
             [h]
         case .unmountDatastore(_, let hosts), .pdlDatastore(_, let hosts), .readOnlyDatastore(_, let hosts): hosts
         case .userPowerOn(_, let host): [host]
-        case .managementNetworkOutage, .killVM, .guestHang, .userPowerOff, .controllerDown: []
+        case .managementNetworkOutage, .rogueHost, .killVM, .guestHang, .userPowerOff, .controllerDown: []
         }
     }
 

@@ -104,4 +104,7 @@ public enum Expectation: Hashable, Sendable {
     case hostState(observer: HostID?, host: HostID, state: HostState, from: Double, to: Double)
     /// The cluster has this master at model time `at`.
     case master(HostID, at: Double)
+    /// Every host up during a fault that sends forged traffic dropped some with this reason
+    /// (`badMAC`, `unknownHost`, `replayed`…): proof the attack reached the agents and failed.
+    case messagesDropped(reason: String)
 }

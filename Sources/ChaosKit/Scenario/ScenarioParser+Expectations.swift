@@ -15,7 +15,7 @@ extension ScenarioParser {
     )
 
     /// The outcome kinds an `outcomes` item may name.
-    static let outcomeKinds = ["vmRunning", "vmNeverRestarted", "vmDown", "splitBrainResolved", "noHAPowerOff", "hostState", "master"]
+    static let outcomeKinds = ["vmRunning", "vmNeverRestarted", "vmDown", "splitBrainResolved", "noHAPowerOff", "hostState", "master", "messagesDropped"]
 
     /// Parses `expect: {invariants: [...], outcomes: [...]}`: invariants first, then outcomes, in file order.
     static func parseExpectations(
@@ -92,6 +92,13 @@ extension ScenarioParser {
             return .vmDown(vm: try catalog.vm(fields.required("vm")), at: try time(fields, "at"))
         case "splitBrainResolved":
             return .splitBrainResolved(try catalog.vm(value))
+        case "messagesDropped":
+            let reason = try value.string()
+            let known = ["oversized", "malformed", "badVersion", "wrongCluster", "unknownHost", "badMAC", "replayed"]
+            guard known.contains(reason) else {
+                throw value.error(.invalidValue, "expected a drop reason (\(known.joined(separator: ", "))), found \(reason.debugDescription)")
+            }
+            return .messagesDropped(reason: reason)
         case "noHAPowerOff":
             guard try value.bool() else {
                 throw value.error(.invalidValue, "expected \"noHAPowerOff: true\", found false (leave the outcome out instead)")

@@ -13,6 +13,7 @@ extension ScenarioParser {
         ("network.dropIsolationAddress", ["host"]),
         ("network.loss", ["host", "probability"]),
         ("network.managementOutage", []),
+        ("network.rogueHost", []),
         ("storage.unmount", ["datastore", "hosts"]),
         ("storage.pdl", ["datastore", "hosts"]),
         ("storage.readOnly", ["datastore", "hosts"]),
@@ -129,6 +130,7 @@ extension ScenarioParser {
             }
             return .packetLoss(host, probability: probability)
         case "network.managementOutage": return .managementNetworkOutage
+        case "network.rogueHost": return .rogueHost
         case "storage.unmount":
             let (datastore, hosts) = try storageTargets(fields, catalog: catalog)
             return .unmountDatastore(datastore, hosts: hosts)

@@ -90,7 +90,7 @@ public enum ScenarioWriter {
                     fields.append("datastore: \(ds)"); fields.append("hosts: \(list(hosts.map(\.rawValue)))")
                 case .killVM(let vm), .guestHang(let vm), .userPowerOff(let vm): fields.append("vm: \(vm)")
                 case .userPowerOn(let vm, let host): fields.append("vm: \(vm)"); fields.append("host: \(host)")
-                case .managementNetworkOutage, .controllerDown: break
+                case .managementNetworkOutage, .rogueHost, .controllerDown: break
                 }
                 if let heal = step.healAt { fields.append("heal: \(n(heal))") }
                 out.append("  - {\(fields.joined(separator: ", "))}")
@@ -115,6 +115,7 @@ public enum ScenarioWriter {
                 if let observer { f.append("observer: \(observer)") }
                 outcomes.append("    - hostState: {\(f.joined(separator: ", "))}")
             case .master(let host, let at): outcomes.append("    - master: {host: \(host), at: \(n(at))}")
+            case .messagesDropped(let reason): outcomes.append("    - messagesDropped: \(reason)")
             }
         }
         if !invariants.isEmpty || !outcomes.isEmpty {

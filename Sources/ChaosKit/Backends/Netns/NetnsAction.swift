@@ -23,6 +23,8 @@ public enum NetnsAction: Hashable, Sendable {
     case shutdownHost(HostID)
     /// Marker: a user operation through the controller.
     case controllerRequest(ControllerRequest)
+    /// Marker: start (true) or stop (false) the rogue node in the controller's namespace.
+    case rogue(Bool)
 
     /// The argv when the action is a command.
     public var argv: [String]? {
@@ -32,7 +34,7 @@ public enum NetnsAction: Hashable, Sendable {
     /// Whether the backend, not the executor, carries the action out.
     public var isMarker: Bool {
         switch self {
-        case .startNode, .shutdownHost, .controllerRequest: true
+        case .startNode, .shutdownHost, .controllerRequest, .rogue: true
         default: false
         }
     }

@@ -62,7 +62,7 @@ struct NetnsActionExecutor: Sendable {
             guard !pids.isEmpty else { return 1 }
             try await run(["kill", "-\(signal)"] + pids.map { "\($0)" }, goneIsFine: true)
             return 2
-        case .startNode, .shutdownHost, .controllerRequest:
+        case .startNode, .shutdownHost, .controllerRequest, .rogue:
             return 0
         }
     }

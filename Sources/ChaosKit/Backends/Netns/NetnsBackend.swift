@@ -63,6 +63,8 @@ public struct NetnsBackend: ClusterBackend {
         let controllerDir = workDirectory + "/controller"
         cluster.controllerEndpoint = "\(layout.controller.address):\(Self.controllerAgentPort)"
         cluster.extraEventFiles = [controllerDir + "/events.jsonl"]
+        cluster.rogueCommandPrefix = layout.controllerCommandPrefix
+        cluster.rogueAddress = layout.controller.address
         var controllerProcess: ChildProcess?
         var result: Result<History, any Error>
         do {
@@ -76,6 +78,7 @@ public struct NetnsBackend: ClusterBackend {
             controllerProcess.signal(SIGTERM)
             if await controllerProcess.wait(timeout: .seconds(5)) == nil { controllerProcess.signal(SIGKILL); _ = await controllerProcess.wait(timeout: .seconds(5)) }
         }
+        if let rogue = cluster.rogueProcess { rogue.signal(SIGKILL); _ = await rogue.wait(timeout: .seconds(5)) }
         await cluster.stopAll(grace: .seconds(5))
         let stats = await network.tearDown()
         options.progress?("torn down: \(stats)")
@@ -215,6 +218,25 @@ public struct NetnsBackend: ClusterBackend {
                 let port = Self.controllerHTTPPort
                 let response = try await Task.detachedRequest { try TinyHTTP.request("POST", address: controller, port: port, path: path) }
                 if response.status >= 500 { throw NodeClusterError(message: "controller answered \(response.status) to \(path): \(response.body)") }
+            case .rogue(true):
+                guard cluster.rogueProcess == nil else { break }
+                let directory = cluster.runDirectory + "/controller"
+                let interval = Int(max(10, (cluster.settings.heartbeatInterval.inSeconds * 1000).rounded()))
+                let argv = cluster.rogueCommandPrefix + [
+                    binaries.rogue, "--cluster-config", directory + "/clusterconfig.json", "--bind", cluster.rogueAddress,
+                    "--interval-ms", String(interval),
+                ]
+                let executable = ProcessCommandRunner.resolve(argv[0]) ?? argv[0]
+                cluster.rogueProcess = try ChildProcess.spawn(
+                    executable: executable, argv: argv, environment: ProcessInfo.processInfo.environment,
+                    stdout: .appendFile(cluster.runDirectory + "/rogue.log"), stderr: .appendFile(cluster.runDirectory + "/rogue.log")
+                )
+            case .rogue(false):
+                if let rogue = cluster.rogueProcess {
+                    rogue.signal(SIGKILL)
+                    _ = await rogue.wait(timeout: .seconds(5))
+                    cluster.rogueProcess = nil
+                }
             default:
                 break
             }

@@ -180,6 +180,11 @@ extension NetnsPlanner {
             let target = try host(id, layout)
             return plan(nil, killCgroup(layout.freezerCgroup(target.id)) + [.run(Self.link(target, up: false)), .run(Self.link(target, up: true)), .startNode(target.id)], [])
 
+        case .rogueHost:
+            // The rogue runs in the controller's namespace (on the management bridge); the
+            // teardown kills every process of that namespace, so nothing outlives the run.
+            return plan(nil, [.rogue(true)], [.rogue(false)])
+
         case .controllerDown:
             guard let pid = runtime.controllerPID else { throw NetnsPlanError(code: .missingPID, message: "no controller PID") }
             return FaultPlan(step: step, tag: tag, resource: JournalResource(kind: .process, name: tag, undo: []), inject: [.run(Self.kill("STOP", pid))], heal: [.run(Self.kill("CONT", pid))])

@@ -32,6 +32,7 @@ public final class NodeCluster: @unchecked Sendable {
         public var agent: String { directory + "/ha-agent" }
         public var vmWorkload: String { directory + "/vm-workload" }
         public var controller: String { directory + "/ha-controller" }
+        public var rogue: String { directory + "/ha-rogue" }
         public init(directory: String) { self.directory = directory }
 
         /// The directory holding the running `chaos` executable (the node binaries are built beside it).
@@ -41,7 +42,7 @@ public final class NodeCluster: @unchecked Sendable {
         }
 
         public var missing: [String] {
-            [haNode, hostd, agent, vmWorkload, controller].filter { !FileManager.default.isExecutableFile(atPath: $0) }
+            [haNode, hostd, agent, vmWorkload, controller, rogue].filter { !FileManager.default.isExecutableFile(atPath: $0) }
         }
     }
 
@@ -70,6 +71,17 @@ public final class NodeCluster: @unchecked Sendable {
     var lastMarkers: Set<String> = []
     /// Live evidence reader for progress lines.
     let tail = EvidenceTail()
+    /// The rogue node of a `network.rogueHost` fault, while it runs.
+    public var rogueProcess: ChildProcess? {
+        get { lock.withLock { rogue } }
+        set { lock.withLock { rogue = newValue } }
+    }
+    var rogue: ChildProcess?
+    /// Where a rogue node runs: a command prefix (the controller's namespace) and its address.
+    public var rogueCommandPrefix: [String] = []
+    public var rogueAddress = ""
+    /// The run's cluster keyring (fresh random key per run), written to every node.
+    public let keyring = ClusterKeyring.generate()
 
     public init(runDirectory: String, scenario: Scenario, settings: Settings, placements: [HostID: Placement], gateway: String, binaries: Binaries) {
         self.runDirectory = runDirectory
@@ -93,6 +105,7 @@ public final class NodeCluster: @unchecked Sendable {
         let fm = FileManager.default
         for ds in scenario.datastores { try fm.createDirectory(atPath: datastoreDirectory + "/" + ds.id.rawValue, withIntermediateDirectories: true) }
         let encoder = JSONEncoder()
+        let keys = try keyring.serialized()
         for host in cluster.hosts {
             let p = paths(host.id)
             for dir in [p.configDirectory, p.controlDirectory, p.runDirectory, p.logsDirectory, p.vmsDirectory] {
@@ -100,6 +113,10 @@ public final class NodeCluster: @unchecked Sendable {
             }
             try encoder.encode(settings).write(to: URL(fileURLWithPath: p.settings), options: .atomic)
             try encoder.encode(cluster).write(to: URL(fileURLWithPath: p.clusterConfig), options: .atomic)
+            // The cluster keyring travels with the configuration; only root may read it.
+            let keyPath = p.configDirectory + "/keys.json"
+            _ = fm.createFile(atPath: keyPath, contents: nil, attributes: [.posixPermissions: 0o600])
+            try keys.write(to: URL(fileURLWithPath: keyPath))
             if !bugs.isEmpty {
                 try bugs.map(\.rawValue).sorted().joined(separator: "\n").write(toFile: p.controlDirectory + "/bugs", atomically: true, encoding: .utf8)
             }
