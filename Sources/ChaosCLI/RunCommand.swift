@@ -77,6 +77,14 @@ extension Chaos {
         }
 
         func run() async throws {
+            let command = self
+            let code = try await Interruption.cancellingOnSignals { try await command.runScenarios() }
+            if Interruption.wasInterrupted { FileHandle.standardError.write(Data("chaos: interrupted; clusters torn down\n".utf8)) }
+            throw ExitCode(Interruption.wasInterrupted ? Exit.unknown : code)
+        }
+
+        /// Runs every scenario; returns the exit code.
+        func runScenarios() async throws -> Int32 {
             let scenarios = try ScenarioLoader.load(paths: paths)
             guard !scenarios.isEmpty else { throw ValidationError("no scenario files found in \(paths.joined(separator: " "))") }
             let outDir = out ?? RunStore.defaultDirectory(scenarios: scenarios.map(\.name))
@@ -116,7 +124,7 @@ extension Chaos {
                         row.printDetail()
                     }
                     fflush(nil)
-                    if next < scenarios.count { launch() }
+                    if next < scenarios.count, !Task.isCancelled { launch() }
                 }
             }
             let ordered = rows.keys.sorted().compactMap { rows[$0] }
@@ -138,7 +146,7 @@ extension Chaos {
                     FileHandle.standardError.write(Data("\(error)\n".utf8))
                 }
             }
-            throw ExitCode(SummaryRow.exitCode(ordered))
+            return SummaryRow.exitCode(ordered)
         }
 
         static func runOne(

@@ -57,4 +57,42 @@ import Testing
         let ps = try await runner.run(["ps", "-eo", "args"], timeout: .seconds(10), input: nil).stdout
         #expect(!ps.contains(out), "processes left: \(ps.split(separator: "\n").filter { $0.contains(out) }.prefix(5))")
     }
+
+    /// SIGINT to `chaos` mid-run, after a fault is in place: it heals, tears the cluster down,
+    /// exits 2 (inconclusive), and leaves nothing of the run (issue 7: the harness survives itself).
+    @Test(.enabled(if: ready, "runs in its own pass (HACHAOS_REAL_NODES=1, root, ip netns, iptables, built binaries)"), .timeLimit(.minutes(3)))
+    func sigint_midRun_healsTearsDownAndExits2() async throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("hac-sigint-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let log = out + "/chaos.log"
+        let chaos = try ChildProcess.spawn(
+            executable: Self.chaos, argv: [Self.chaos, "run", Self.root + "/faults/host-failure.yaml", "--time-scale", "0.2", "--out", out + "/runs"],
+            environment: ProcessInfo.processInfo.environment, stdout: .appendFile(log), stderr: .appendFile(log)
+        )
+        // Wait for the power-off of host-2 (model 60 s = 12 s real) to be in place.
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(60)
+        while clock.now < deadline, !((try? String(contentsOfFile: log, encoding: .utf8))?.contains("inject host.powerOff") ?? false) {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let id = try #require(try? String(contentsOfFile: out + "/runs/host-failure/run-id", encoding: .utf8), "the run recorded its id")
+        #expect(FileManager.default.fileExists(atPath: "/var/lib/hachaos/journal/\(id).jsonl"), "the run is live and journaled")
+        chaos.signal(SIGINT)
+        let status = await chaos.wait(timeout: .seconds(90))
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(status == 2, "exit status \(String(describing: status)): \(text.suffix(2000))")
+        #expect(text.contains("interrupted"), "\(text.suffix(1000))")
+        let runner = ProcessCommandRunner()
+        let netns = try await runner.run(["ip", "netns", "list"], timeout: .seconds(10), input: nil).stdout
+        let links = try await runner.run(["ip", "-br", "link"], timeout: .seconds(10), input: nil).stdout
+        let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
+        let ps = try await runner.run(["ps", "-eo", "args"], timeout: .seconds(10), input: nil).stdout
+        #expect(!netns.contains("hac-\(id)"), "namespaces left: \(netns)")
+        #expect(!links.contains("hac\(id)"), "links left")
+        #expect(!mounts.contains(id) && !mounts.contains(out), "mounts left")
+        #expect(!FileManager.default.fileExists(atPath: "/sys/fs/cgroup/freezer/hachaos/\(id)"), "cgroups left")
+        #expect(!FileManager.default.fileExists(atPath: "/var/lib/hachaos/journal/\(id).jsonl"), "journal left: the teardown did not finish")
+        #expect(!ps.contains(out), "processes left")
+    }
 }

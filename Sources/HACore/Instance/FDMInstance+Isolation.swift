@@ -8,7 +8,7 @@ extension FDM.Instance {
 
     /// A master that hears no other agent pings its isolation addresses; after the ping window
     /// with no answer it declares itself isolated (a slave reaches this as a self-elected master
-    /// at T25, so T30; a master at T0+, so ≈T5).
+    /// at T25, so T30; a master 5 s after its last agent traffic, so ≈T5).
     mutating func isolationTick(_ now: Instant, into directives: inout [FDM.Directive]) {
         guard config.hosts.count > 1, config.hostMonitoringEnabled else { return }
         switch isolation {
@@ -20,7 +20,13 @@ extension FDM.Instance {
             record(.isolationProbeStarted, now, into: &directives)
             directives.append(.probeIsolationAddresses(isolationAddresses))
         case .probing(let since, let nextProbe):
-            if now >= since + settings.isolationPingTimeout {
+            // A master that loses every slave counts the 5 s from its last agent traffic (oracle
+            // §4.4: pings from T0, isolated at T5), after at least one unanswered ping interval;
+            // a host that elected itself alone counts them from its first ping (§4.3: T25 → T30).
+            let deadline = master.map { !$0.electedAlone } ?? false
+                ? max(lastHeardAnyPeer + settings.isolationPingTimeout, since + settings.isolationPingInterval)
+                : since + settings.isolationPingTimeout
+            if now >= deadline {
                 declareIsolated(now, into: &directives)
                 // With no policy delay (5.0) the response is due in this very tick.
                 isolationResponseTick(now, into: &directives)

@@ -46,7 +46,7 @@ public struct NetnsBackend: ClusterBackend {
         do {
             _ = try await network.bringUp()
         } catch {
-            _ = await network.tearDown()
+            _ = await Task { await network.tearDown() }.value
             throw error
         }
         var placements: [HostID: NodeCluster.Placement] = [:]
@@ -73,14 +73,19 @@ public struct NetnsBackend: ClusterBackend {
         } catch {
             result = .failure(error)
         }
-        if let controllerProcess, controllerProcess.isRunning {
-            controllerProcess.signal(SIGCONT)
-            controllerProcess.signal(SIGTERM)
-            if await controllerProcess.wait(timeout: .seconds(5)) == nil { controllerProcess.signal(SIGKILL); _ = await controllerProcess.wait(timeout: .seconds(5)) }
-        }
-        if let rogue = cluster.rogueProcess { rogue.signal(SIGKILL); _ = await rogue.wait(timeout: .seconds(5)) }
-        await cluster.stopAll(grace: .seconds(5))
-        let stats = await network.tearDown()
+        // Teardown runs in a task of its own: when the run was cancelled (SIGINT/SIGTERM to
+        // `chaos`), the cancellation must not cut the healing short.
+        let startedController = controllerProcess
+        let stats = await Task {
+            if let controllerProcess = startedController, controllerProcess.isRunning {
+                controllerProcess.signal(SIGCONT)
+                controllerProcess.signal(SIGTERM)
+                if await controllerProcess.wait(timeout: .seconds(5)) == nil { controllerProcess.signal(SIGKILL); _ = await controllerProcess.wait(timeout: .seconds(5)) }
+            }
+            if let rogue = cluster.rogueProcess { rogue.signal(SIGKILL); _ = await rogue.wait(timeout: .seconds(5)) }
+            await cluster.stopAll(grace: .seconds(5))
+            return await network.tearDown()
+        }.value
         options.progress?("torn down: \(stats)")
         return try result.get()
     }

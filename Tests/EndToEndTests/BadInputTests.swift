@@ -1,0 +1,40 @@
+import ChaosKit
+import Foundation
+import Testing
+
+/// Bad input through the `chaos` binary, as a user meets it (issue 7 item 5): every broken
+/// scenario of the fixture corpus gives `file:line:column: error: <sentence>` and exit 254,
+/// and nothing starts — no run folder, no journal, no namespace.
+@Suite struct BadInputTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let chaos = root + "/.build/debug/chaos"
+    static let fixtures = root + "/Tests/ChaosKitTests/Fixtures/bad-scenarios"
+
+    static var files: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: fixtures)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: chaos), "needs the built chaos binary"))
+    func everyBrokenScenario_exits254WithItsPosition_andStartsNothing() async throws {
+        #expect(Self.files.count >= 30)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("hac-bad-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let journalsBefore = Set((try? FileManager.default.contentsOfDirectory(atPath: RunJournal.defaultDirectory)) ?? [])
+        let runner = ProcessCommandRunner()
+        for name in Self.files {
+            let path = Self.fixtures + "/" + name
+            let firstLine = (try String(contentsOfFile: path, encoding: .utf8)).split(separator: "\n", omittingEmptySubsequences: false).first ?? ""
+            // "# expect: <line>:<column>: <message part>"
+            let expected = firstLine.hasPrefix("# expect: ") ? String(firstLine.dropFirst("# expect: ".count)) : ""
+            let position = expected.split(separator: ":").prefix(2).joined(separator: ":")
+            for command in [["validate", path], ["run", path, "--backend", "netns", "--out", out]] {
+                let result = try await runner.run([Self.chaos] + command, timeout: .seconds(30), input: nil)
+                #expect(result.status == 254, "\(name) \(command[0]): status \(result.status): \(result.stderr.prefix(300))")
+                #expect(result.stderr.contains("\(path):\(position): error:"), "\(name) \(command[0]): \(result.stderr.prefix(300))")
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: out), "a run folder was created for bad input")
+        let journalsAfter = Set((try? FileManager.default.contentsOfDirectory(atPath: RunJournal.defaultDirectory)) ?? [])
+        #expect(journalsAfter.subtracting(journalsBefore).isEmpty, "a run journal appeared for bad input")
+    }
+}
