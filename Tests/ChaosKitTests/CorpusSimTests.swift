@@ -14,20 +14,20 @@ import Testing
     }
 
     @Test(arguments: [UInt64(1), 7])
-    func corpus_everyScenarioPassesOnTheSimulator(seed: UInt64) throws {
+    func corpus_everyScenarioPassesOnTheSimulator(seed: UInt64) async throws {
         let scenarios = try Self.corpus()
         #expect(scenarios.count >= 29)
         for scenario in scenarios {
-            let history = SimBackend().runSynchronously(scenario, options: RunOptions(timeScale: 1, seed: seed))
+            let history = try await SimBackend().run(scenario, options: RunOptions(timeScale: 1, seed: seed))
             let checks = Checker.check(history, expectations: scenario.expectations)
             let bad = checks.filter { $0.passed != true }
             #expect(bad.isEmpty, "\(scenario.name) seed \(seed): \(bad.map { "\($0.id): \($0.observed)" }); replay: chaos run faults/ --seed \(seed)")
         }
     }
 
-    @Test func corpus_atTimeScaleOneTenth_stillPasses() throws {
+    @Test func corpus_atTimeScaleOneTenth_stillPasses() async throws {
         for scenario in try Self.corpus() {
-            let history = SimBackend().runSynchronously(scenario, options: RunOptions(timeScale: 0.1, seed: 3))
+            let history = try await SimBackend().run(scenario, options: RunOptions(timeScale: 0.1, seed: 3))
             let checks = Checker.check(history, expectations: scenario.expectations)
             #expect(CheckResult.verdict(of: checks) == .pass, "\(scenario.name) at scale 0.1: \(checks.filter { $0.passed != true }.map(\.id))")
         }
@@ -38,12 +38,12 @@ import Testing
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("hac-results-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: out) }
         for scenario in try Self.corpus() {
-            let history = SimBackend().runSynchronously(scenario, options: RunOptions(timeScale: 1, seed: 1))
+            let history = try await SimBackend().run(scenario, options: RunOptions(timeScale: 1, seed: 1))
             try RunWriter.write(history: history, checks: Checker.check(history, expectations: scenario.expectations), to: "\(out)/\(scenario.name)")
         }
         // A deliberately broken rule must produce a valid result.json with verdict fail, too.
         let broken = try #require(try Self.corpus().first { $0.name == "election-string-order" })
-        let history = SimBackend().runSynchronously(broken, options: RunOptions(timeScale: 1, seed: 1, bugs: [.numericHostIDs]))
+        let history = try await SimBackend().run(broken, options: RunOptions(timeScale: 1, seed: 1, bugs: [.numericHostIDs]))
         let checks = Checker.check(history, expectations: broken.expectations)
         #expect(CheckResult.verdict(of: checks) == .fail)
         try RunWriter.write(history: history, checks: checks, to: "\(out)/broken")

@@ -9,9 +9,9 @@ import Testing
     static let faults = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("faults")
 
-    static func run(_ file: String, bugs: Set<FDM.Bug>) throws -> [CheckResult] {
+    static func run(_ file: String, bugs: Set<FDM.Bug>) async throws -> [CheckResult] {
         let scenario = try #require(try ScenarioLoader.load(paths: [faults.appendingPathComponent(file).path]).first)
-        let history = SimBackend().runSynchronously(scenario, options: RunOptions(timeScale: 1, seed: 1, bugs: bugs))
+        let history = try await SimBackend().run(scenario, options: RunOptions(timeScale: 1, seed: 1, bugs: bugs))
         return Checker.check(history, expectations: scenario.expectations)
     }
 
@@ -29,11 +29,11 @@ import Testing
     ]
 
     @Test(arguments: cases.indices)
-    func mutant_isCaughtByTheChecker(index: Int) throws {
+    func mutant_isCaughtByTheChecker(index: Int) async throws {
         let (bug, file, invariant) = Self.cases[index]
-        let clean = try Self.run(file, bugs: [])
+        let clean = try await Self.run(file, bugs: [])
         #expect(CheckResult.verdict(of: clean) == .pass, "unmutated \(file) must pass: \(clean.filter { $0.passed != true })")
-        let mutated = try Self.run(file, bugs: [bug])
+        let mutated = try await Self.run(file, bugs: [bug])
         let caught = mutated.first { $0.id == invariant }
         #expect(caught?.passed == false, "mutant \(bug) must fail \(invariant) on \(file); replay: chaos run faults/\(file) --bug \(bug)")
     }

@@ -117,11 +117,11 @@ private func failedSlave(deadAfter: Double) -> History {
 }
 
 /// Runs a corpus scenario on the simulator and judges it.
-private func simulate(_ file: String, bugs: Set<FDM.Bug> = []) throws -> (History, [CheckResult]) {
+private func simulate(_ file: String, bugs: Set<FDM.Bug> = []) async throws -> (History, [CheckResult]) {
     let faults = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("faults")
     let scenario = try #require(try ScenarioLoader.load(paths: [faults.appendingPathComponent(file).path]).first)
-    let history = SimBackend().runSynchronously(scenario, options: RunOptions(timeScale: 1, seed: 1, bugs: bugs))
+    let history = try await SimBackend().run(scenario, options: RunOptions(timeScale: 1, seed: 1, bugs: bugs))
     return (history, Checker.check(history, expectations: scenario.expectations))
 }
 
@@ -203,8 +203,8 @@ private let mixedChecks = [
         #expect(broken.verdict == .inconclusive)
     }
 
-    @Test func junit_whenSimulatedRunIsWritten_folderHoldsJUnitMatchingTheChecks() throws {
-        let (history, checks) = try simulate("host-failure.yaml", bugs: [.earlyDeadDeclaration])
+    @Test func junit_whenSimulatedRunIsWritten_folderHoldsJUnitMatchingTheChecks() async throws {
+        let (history, checks) = try await simulate("host-failure.yaml", bugs: [.earlyDeadDeclaration])
         let failed = checks.filter { $0.passed == false }
         #expect(!failed.isEmpty, "the mutant must fail some check")
         let directory = temporaryDirectory("junit")
@@ -228,8 +228,8 @@ private let mixedChecks = [
 // MARK: - timeline.html
 
 @Suite struct TimelineHTMLTests {
-    @Test func timeline_whenFailingRunIsDrawn_isSelfContainedWithLanesFaultBandAndCheckAnchors() throws {
-        let (history, checks) = try simulate("host-failure.yaml", bugs: [.earlyDeadDeclaration])
+    @Test func timeline_whenFailingRunIsDrawn_isSelfContainedWithLanesFaultBandAndCheckAnchors() async throws {
+        let (history, checks) = try await simulate("host-failure.yaml", bugs: [.earlyDeadDeclaration])
         let failed = try #require(checks.first { $0.passed == false && $0.at != nil })
         let directory = temporaryDirectory("timeline")
         defer { try? FileManager.default.removeItem(atPath: directory) }

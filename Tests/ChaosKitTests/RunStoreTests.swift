@@ -34,9 +34,9 @@ private func corpusFile(_ name: String) -> String { CorpusSimTests.root.appendin
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: root + "/latest") == URL(fileURLWithPath: second).lastPathComponent)
     }
 
-    @Test func comparison_reportsVerdictAndPerCheckChanges_only() throws {
+    @Test func comparison_reportsVerdictAndPerCheckChanges_only() async throws {
         let scenario = try #require(try ScenarioLoader.load(paths: [corpusFile("host-failure.yaml")]).first)
-        let history = SimBackend().runSynchronously(scenario, options: RunOptions(timeScale: 0.1, seed: 3))
+        let history = try await SimBackend().run(scenario, options: RunOptions(timeScale: 0.1, seed: 3))
         let checks = Checker.check(history, expectations: scenario.expectations)
         let stored = ResultDocument(history: history, checks: checks)
         #expect(ReportComparison.differences(stored: stored, rechecked: ResultDocument(history: history, checks: checks)).isEmpty)
@@ -49,9 +49,9 @@ private func corpusFile(_ name: String) -> String { CorpusSimTests.root.appendin
         #expect(differences.contains { $0.hasPrefix("\(checks[index].id): stored passed, re-checked failed") })
     }
 
-    @Test func splitBrainWindow_onRow3_showsTheStaleInstanceEndingLostLock() throws {
+    @Test func splitBrainWindow_onRow3_showsTheStaleInstanceEndingLostLock() async throws {
         let scenario = try #require(try ScenarioLoader.load(paths: [corpusFile("isolation-row-03.yaml")]).first)
-        let history = SimBackend().runSynchronously(scenario, options: RunOptions(timeScale: 0.1, seed: 1))
+        let history = try await SimBackend().run(scenario, options: RunOptions(timeScale: 0.1, seed: 1))
         let windows = SplitBrainWindow.of(history)
         let window = try #require(windows.first)
         #expect(window.staleEndReason == VMEndReason.lostLock.rawValue)
@@ -59,7 +59,8 @@ private func corpusFile(_ name: String) -> String { CorpusSimTests.root.appendin
         #expect(window.length > 0)
         // A run without a split-brain describes none.
         let clean = try #require(try ScenarioLoader.load(paths: [corpusFile("host-failure.yaml")]).first)
-        #expect(SplitBrainWindow.of(SimBackend().runSynchronously(clean, options: RunOptions(timeScale: 0.1, seed: 1))).isEmpty)
+        let cleanHistory = try await SimBackend().run(clean, options: RunOptions(timeScale: 0.1, seed: 1))
+        #expect(SplitBrainWindow.of(cleanHistory).isEmpty)
     }
 }
 
