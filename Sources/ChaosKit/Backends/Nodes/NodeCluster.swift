@@ -172,15 +172,19 @@ public final class NodeCluster: @unchecked Sendable {
         let deadline = clock.now + timeout
         for (vm, host) in scenario.initialPlacement.sorted(by: { $0.key < $1.key }) {
             let client = HostdClient(socketPath: paths(host).hostdSocket, requestTimeout: timeout)
+            var retried = false
             while true {
                 do {
                     let response = try await client.send(.powerOn, vm: vm, reason: "initial")
                     if response.ok { break }
+                    // A retry after a lost answer finds the first request done: the VM runs here.
+                    if retried, response.reason?.contains("already powered on") == true { break }
                     throw NodeClusterError(message: "initial power-on of \(vm) on \(host) failed: \(response.reason)")
                 } catch let error as NodeClusterError {
                     throw error
                 } catch {
                     guard clock.now < deadline else { throw NodeClusterError(message: "hostd of \(host) did not answer: \(error)") }
+                    retried = true
                     try await Task.sleep(for: .milliseconds(100))
                 }
             }
