@@ -83,6 +83,10 @@ import Testing
             let crashed = history.vmInstances.first { $0.vm == "vm-01" && !$0.startedByHA }
             #expect(crashed?.endReason == .crashed)
             #expect(history.diskLocks.contains { $0.vm == "vm-01" }, "journal on the datastore shows who held the lock")
+        } catch {
+            // A failed step must not leak the nodes (ha-node, hostd, ha-agent, VMs).
+            await cluster.stopAll(grace: .seconds(5))
+            throw error
         }
         await cluster.stopAll(grace: .seconds(5))
         // Nothing of ours may keep running.
