@@ -172,19 +172,24 @@ public final class NodeCluster: @unchecked Sendable {
         let deadline = clock.now + timeout
         for (vm, host) in scenario.initialPlacement.sorted(by: { $0.key < $1.key }) {
             let client = HostdClient(socketPath: paths(host).hostdSocket, requestTimeout: timeout)
-            var retried = false
             while true {
                 do {
                     let response = try await client.send(.powerOn, vm: vm, reason: "initial")
                     if response.ok { break }
-                    // A retry after a lost answer finds the first request done: the VM runs here.
-                    if retried, response.reason?.contains("already powered on") == true { break }
+                    // The VM already runs on this host: a retry after a lost answer found the
+                    // first request done, or (short time scales, a loaded machine) the new master
+                    // restarted the protected-but-not-running VM here first. Either way it is placed.
+                    if response.reason?.contains("already powered on") == true { break }
+                    // A power-on of it is being carried out: ask again until it is done.
+                    if response.reason?.contains("in progress") == true, clock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(200))
+                        continue
+                    }
                     throw NodeClusterError(message: "initial power-on of \(vm) on \(host) failed: \(response.reason)")
                 } catch let error as NodeClusterError {
                     throw error
                 } catch {
                     guard clock.now < deadline else { throw NodeClusterError(message: "hostd of \(host) did not answer: \(error)") }
-                    retried = true
                     try await Task.sleep(for: .milliseconds(100))
                 }
             }
