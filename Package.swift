@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "HACore", targets: ["HACore"]),
         .library(name: "HASim", targets: ["HASim"]),
         .library(name: "ChaosKit", targets: ["ChaosKit"]),
+        .executable(name: "crash-writer", targets: ["CrashWriter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -89,6 +90,17 @@ let package = Package(
         .testTarget(name: "HostKitTests", dependencies: ["HostKit", "HATestKit"], swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", dependencies: ["ChaosKit", "HATestKit", "HostKit", "HAWire"], swiftSettings: swiftSettings),
         .testTarget(name: "ChaosKitTests", dependencies: ["ChaosKit", "HATestKit"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        // Issue 7: fuzzing (Fuzz/, Scripts/fuzz) and crash consistency (Scripts/crash-consistency).
+        // The decoder properties shared by the libFuzzer targets and the seeded in-suite run.
+        .target(name: "FuzzChecks", dependencies: ["HACore", "HAWire", "ChaosKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzChecks", "HASim"], swiftSettings: swiftSettings),
+        // The writer that the crash-consistency test kills with SIGKILL, and that test.
+        .executableTarget(name: "CrashWriter", dependencies: ["HACore", "HAWire", "HAAgentKit", "HostKit"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CrashConsistencyTests",
+            dependencies: ["CrashWriter", "HACore", "HASim", "HAWire", "HAAgentKit", "HostKit", "ChaosKit"],
+            swiftSettings: swiftSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -84,17 +84,32 @@ public enum FileOps {
 
     /// Appends one line (a newline is added) with `O_APPEND`, then fsyncs when asked.
     ///
+    /// When the file does not end in a newline — the last line was torn by a writer killed
+    /// mid-append (a powered-off VM, a crashed hostd) — the line starts with one, so the torn
+    /// fragment stays a line of its own that readers skip instead of swallowing this line
+    /// (issue 7, crash consistency). Two appenders racing on that check cost at most an empty
+    /// line, which readers also skip.
+    ///
     /// - Parameters:
     ///   - line: The text, without newline.
     ///   - path: The file; created (0644) if absent.
     ///   - sync: Whether to fsync before returning.
     public static func appendLine(_ line: String, to path: String, sync: Bool) throws(HostKitError) {
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         if fd < 0 { throw HostKitError(.io, "cannot open \(path) for appending", errno: Glibc.errno) }
         defer { close(fd) }
-        let bytes = Array((line + "\n").utf8)
+        var bytes = Array((line + "\n").utf8)
+        if endsInsideLine(fd) { bytes.insert(0x0A, at: 0) }
         try writeAll(fd, bytes, path: path)
         if sync, fsync(fd) != 0 { throw HostKitError(.io, "cannot fsync \(path)", errno: Glibc.errno) }
+    }
+
+    /// Whether the open file is non-empty and its last byte is not a newline.
+    private static func endsInsideLine(_ fd: Int32) -> Bool {
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_size > 0 else { return false }
+        var last: UInt8 = 0
+        return pread(fd, &last, 1, info.st_size - 1) == 1 && last != 0x0A
     }
 
     /// Removes a file; a missing file is not an error.

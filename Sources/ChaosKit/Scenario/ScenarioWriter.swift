@@ -6,7 +6,7 @@ import HACore
 public enum ScenarioWriter {
     public static func yaml(_ scenario: Scenario) -> String {
         var out: [String] = []
-        func q(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        func q(_ s: String) -> String { quoted(s) }
         func n(_ d: Double) -> String { formatSeconds(d) }
         func list(_ items: [String]) -> String { "[" + items.joined(separator: ", ") + "]" }
         out.append("name: \(scenario.name)")
@@ -124,5 +124,25 @@ public enum ScenarioWriter {
             if !outcomes.isEmpty { out.append("  outcomes:"); out.append(contentsOf: outcomes) }
         }
         return out.joined(separator: "\n") + "\n"
+    }
+
+    /// `text` as a YAML double-quoted scalar that reads back as exactly `text`: `\` and `"`
+    /// escaped, and every character YAML does not allow raw in a file (controls, DEL, C1) or
+    /// reads as a line break (NEL, U+2028, U+2029), or that is a byte-order mark, written as a
+    /// `\uXXXX` escape. (A description with a `"\0"` escape was written raw, and the written file
+    /// no longer parsed; found by the scenario-parser fuzz target, issue 7.)
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x5C: out += "\\\\"
+            case 0x22: out += "\\\""
+            case 0x20...0x7E, 0xA0...0x2027, 0x202A...0xD7FF, 0xE000...0xFEFE, 0xFF00...0xFFFD, 0x10000...: out.unicodeScalars.append(scalar)
+            default:
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+            }
+        }
+        return out + "\""
     }
 }
