@@ -19,6 +19,17 @@ struct HAAgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Management gateway (default isolation address).") var gateway: String
     @Option(name: .long, help: "Where datastores are mounted.") var datastoreRoot: String = "/vmfs/volumes"
     @Option(name: .long, help: "The controller (vCenter role) as ADDRESS:PORT; omit to run without one.") var controller: String?
+    @Option(name: .customLong("bug"), help: ArgumentHelp(
+        "Break one HA rule on purpose (mutation testing; repeatable), e.g. noOwnershipCheck. N/control/bugs is read too.",
+        discussion: "Known: \(FDM.Bug.allCases.map(\.rawValue).joined(separator: ", "))"
+    ))
+    var bug: [String] = []
+
+    func validate() throws {
+        for name in bug where FDM.Bug(rawValue: name) == nil {
+            throw ValidationError("unknown --bug \"\(name)\"; known: \(FDM.Bug.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
 
     func run() async throws {
         let decoder = JSONDecoder()
@@ -28,9 +39,9 @@ struct HAAgentCommand: AsyncParsableCommand {
         }
         let settings = try decoder.decode(Settings.self, from: settingsData)
         let config = try decoder.decode(ClusterConfig.self, from: configData)
-        var bugs = Set<FDM.Bug>()
+        var bugs = Set(bug.compactMap(FDM.Bug.init(rawValue:)))
         if let text = try? String(contentsOfFile: nodeDir + "/control/bugs", encoding: .utf8) {
-            bugs = Set(text.split(whereSeparator: \.isNewline).compactMap { FDM.Bug(rawValue: String($0)) })
+            bugs.formUnion(text.split(whereSeparator: \.isNewline).compactMap { FDM.Bug(rawValue: String($0)) })
         }
         AgentSignals.install()
         let options = AgentOptions(

@@ -99,7 +99,9 @@ extension Simulator {
             return
         }
         let lock = vmLocks[pending.vm]
+        // Mutant `powerOnIgnoresLiveDiskLock`: the power-on breaks a lock its holder still renews.
         let free = lock?.holder == nil || now.duration(since: lock!.lastRenew) >= settings.vmDiskLockExpiry
+            || setup.bugs.contains(.powerOnIgnoresLiveDiskLock)
         if free {
             pendingPowerOns.removeValue(forKey: id)
             startInstance(pending.vm, on: pending.host, byHA: pending.byHA, notify: true)
@@ -132,9 +134,10 @@ extension Simulator {
             vmLocks[instance.vm] = lock
         } else if lock.holder == nil {
             takeDiskLock(instance.vm, instance: id, host: instance.host)
-        } else {
+        } else if !setup.bugs.contains(.lostLockNeverPoweredOff) {
             stopInstance(id, reason: .lostLock, releaseLock: false, notify: true)
         }
+        // Mutant `lostLockNeverPoweredOff`: the lock-less copy keeps running, in memory.
     }
 
     mutating func vmHeartbeat(_ id: String) {

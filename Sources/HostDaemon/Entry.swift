@@ -21,6 +21,14 @@ struct HostdCommand: AsyncParsableCommand {
     @Option(help: "The vm-workload executable (default: beside hostd).") var vmWorkload: String?
     @Option(help: "Settings JSON (default: N/config/settings.json).") var settings: String?
     @Option(help: "ClusterConfig JSON (default: N/config/clusterconfig.json).") var clusterConfig: String?
+    @Option(name: .customLong("bug"), help: "Break a VM-layer rule on purpose in every VM it starts (mutation testing): powerOnIgnoresLiveDiskLock, lostLockNeverPoweredOff. N/control/bugs is read too.")
+    var bug: [String] = []
+
+    func validate() throws {
+        for name in bug where FDM.Bug(rawValue: name)?.isHonouredByHost != true {
+            throw ValidationError("unknown --bug \"\(name)\"; hostd honours: \(FDM.Bug.allCases.filter(\.isHonouredByHost).map(\.rawValue).joined(separator: ", "))")
+        }
+    }
 
     func run() async throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
@@ -29,11 +37,13 @@ struct HostdCommand: AsyncParsableCommand {
         SignalFlags.install([.terminate, .interrupt])
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let executableDirectory = URL(fileURLWithPath: executable).deletingLastPathComponent().path
-        let configuration = HostdConfiguration(
+        var configuration = HostdConfiguration(
             nodeDirectory: nodeDir, host: HostID(host), datastoreRoot: datastoreRoot,
             vmWorkloadPath: vmWorkload ?? executableDirectory + "/vm-workload",
             settingsPath: settings, clusterConfigPath: clusterConfig
         )
+        configuration.bugs = Set(bug.compactMap(FDM.Bug.init(rawValue:)))
+            .union(HostdConfiguration.bugs(inControlFileOf: configuration.paths))
         let loaded: Settings
         do {
             loaded = try configuration.loadSettings()

@@ -158,6 +158,7 @@ public actor Hostd {
             shutdownTimeout: settings.isolationShutdownTimeout, exitFile: configuration.paths.exitRecord(vm)
         )
         options.terminateOnPDL = terminateOnPDL
+        options.bugs = configuration.bugs.filter { $0.isHonouredByHost }
         var fds: [Int32] = [-1, -1]
         // pipe2 is hidden from Swift; only this actor spawns, so marking CLOEXEC afterwards is race-free here.
         guard pipe(&fds) == 0 else { return "cannot create pipe: errno \(errno)" }

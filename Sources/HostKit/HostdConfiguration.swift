@@ -17,6 +17,9 @@ public struct HostdConfiguration: Sendable, Hashable {
     public var clusterConfigPath: String
     /// How often VM processes and their stdout are checked.
     public var pollInterval: Duration
+    /// Mutants passed to every `vm-workload` this hostd starts (only those with
+    /// ``FDM/Bug/isHonouredByHost``; from `--bug` and `N/control/bugs`).
+    public var bugs: Set<FDM.Bug> = []
 
     public init(
         nodeDirectory: String, host: HostID, datastoreRoot: String, vmWorkloadPath: String,
@@ -30,6 +33,13 @@ public struct HostdConfiguration: Sendable, Hashable {
         self.settingsPath = settingsPath ?? paths.settings
         self.clusterConfigPath = clusterConfigPath ?? paths.clusterConfig
         self.pollInterval = pollInterval
+    }
+
+    /// The mutants listed in a node's `N/control/bugs` file (one name a line; unknown names and a
+    /// missing file are ignored), as the harness writes it for every node (``FDM/Bug``).
+    public static func bugs(inControlFileOf paths: NodePaths) -> Set<FDM.Bug> {
+        guard case .content(let bytes) = FileOps.read(paths.controlDirectory + "/bugs", limit: 64 << 10) else { return [] }
+        return Set(String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).compactMap { FDM.Bug(rawValue: String($0)) })
     }
 
     /// Reads the settings file.

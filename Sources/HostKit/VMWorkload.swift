@@ -50,6 +50,10 @@ public struct VMWorkload: Sendable {
         public var exitFile: String?
         /// `disk.terminateVMOnPDLDefault`: die at the next I/O to a datastore in PDL.
         public var terminateOnPDL = false
+        /// Mutants honoured by the VM layer (``FDM/Bug/isHonouredByHost``); others are ignored.
+        /// `powerOnIgnoresLiveDiskLock`: break a lock its holder still renews at once.
+        /// `lostLockNeverPoweredOff`: on finding the lock taken, keep running in memory.
+        public var bugs: Set<FDM.Bug> = []
 
         public init(
             vm: VMID, instance: String, host: HostID, datastoreRoot: String, datastore: DatastoreID,
@@ -84,6 +88,7 @@ public struct VMWorkload: Sendable {
             if let hostdSocket { arguments += ["--hostd-socket", hostdSocket] }
             if let exitFile { arguments += ["--exit-file", exitFile] }
             if terminateOnPDL { arguments.append("--terminate-on-pdl") }
+            for bug in bugs.filter({ $0.isHonouredByHost }).map(\.rawValue).sorted() { arguments += ["--bug", bug] }
             return arguments
         }
     }
@@ -160,6 +165,11 @@ public struct VMWorkload: Sendable {
             case .held(let file, _) where file.instance == options.instance:
                 if (try? lock.replace(mine(counter: file.counter + 1))) != nil { return confirm(counter: file.counter + 1) }
                 return .failure(.datastoreInaccessible)
+            case .held(let file, _) where options.bugs.contains(.powerOnIgnoresLiveDiskLock):
+                // Mutant: take the lock over whoever holds it, live or not.
+                logger.warning("breaking a live disk lock (mutant powerOnIgnoresLiveDiskLock)")
+                if (try? lock.replace(mine(counter: file.counter + 1))) != nil { return confirm(counter: file.counter + 1) }
+                return .failure(.datastoreInaccessible)
             case .held(_, let raw), .malformed(let raw):
                 // Stale by the datastore's clock (its holder stopped renewing long enough ago): break
                 // now. Re-checked on every poll, so a lock lapses exactly when its lease runs out.
@@ -221,6 +231,9 @@ public struct VMWorkload: Sendable {
         var nextRenewal = clock.now.advanced(by: options.lockRenewInterval)
         var nextHeartbeat = clock.now
         var hung = false
+        // Mutant `lostLockNeverPoweredOff`: set once the lock was found taken; the copy then runs on
+        // in memory (guest heartbeats, no lock or journal writes) instead of powering itself off.
+        var lostButRunning = false
         while true {
             hung = SignalFlags.user1.load(ordering: .relaxed) % 2 == 1
             if options.hasTools, !hung, SignalFlags.terminate.load(ordering: .relaxed) > 0 {
@@ -228,7 +241,10 @@ public struct VMWorkload: Sendable {
             }
             let now = clock.now
             if now >= nextRenewal {
-                switch renew(counter: &counter) {
+                switch lostButRunning ? .renewed : renew(counter: &counter) {
+                case .lost where options.bugs.contains(.lostLockNeverPoweredOff):
+                    logger.warning("disk lock lost: running on (mutant lostLockNeverPoweredOff)")
+                    lostButRunning = true
                 case .lost: return .lostLock
                 case .unavailable where inPermanentDeviceLoss:
                     return .permanentDeviceLoss
@@ -244,7 +260,10 @@ public struct VMWorkload: Sendable {
             if now >= nextHeartbeat {
                 if !hung {
                     guest.send(HostdEvent(event: .guestHeartbeat, vm: options.vm))
-                    switch appendJournal(sequence: sequence + 1) {
+                    switch lostButRunning ? .renewed : appendJournal(sequence: sequence + 1) {
+                    case .lost where options.bugs.contains(.lostLockNeverPoweredOff):
+                        logger.warning("disk lock lost: running on (mutant lostLockNeverPoweredOff)")
+                        lostButRunning = true
                     case .lost: return .lostLock
                     case .unavailable where inPermanentDeviceLoss: return .permanentDeviceLoss
                     case .unavailable: break

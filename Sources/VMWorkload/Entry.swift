@@ -29,12 +29,17 @@ struct VMWorkloadCommand: ParsableCommand {
     @Option(name: .customLong("shutdown-ms"), help: "How long a clean shutdown may take.") var shutdownMs: Int64 = 300_000
     @Option(help: "Where to write the exit record before exiting.") var exitFile: String?
     @Flag(help: "Die at the next I/O to a datastore in permanent device loss (disk.terminateVMOnPDLDefault).") var terminateOnPdl = false
+    @Option(name: .customLong("bug"), help: "Break a VM-layer rule on purpose (mutation testing): powerOnIgnoresLiveDiskLock, lostLockNeverPoweredOff.")
+    var bug: [String] = []
 
     func validate() throws {
         guard lockRenewMs > 0, lockExpiryMs > 0, heartbeatMs > 0, shutdownMs >= 0 else {
             throw ValidationError("durations must be positive")
         }
         guard !instance.isEmpty else { throw ValidationError("--instance must not be empty") }
+        for name in bug where FDM.Bug(rawValue: name)?.isHonouredByHost != true {
+            throw ValidationError("unknown --bug \"\(name)\"; vm-workload honours: \(FDM.Bug.allCases.filter(\.isHonouredByHost).map(\.rawValue).joined(separator: ", "))")
+        }
     }
 
     func run() throws {
@@ -46,6 +51,7 @@ struct VMWorkloadCommand: ParsableCommand {
             hostdSocket: hostdSocket, hasTools: tools, shutdownTimeout: .milliseconds(shutdownMs), exitFile: exitFile
         )
         options.terminateOnPDL = terminateOnPdl
+        options.bugs = Set(bug.compactMap(FDM.Bug.init(rawValue:)))
         let code = VMWorkload(options: options, logger: Logger(label: "vm-workload")).run()
         throw ExitCode(code.rawValue)
     }

@@ -234,6 +234,42 @@ extension FDM {
         case earlyDeadDeclaration
         /// No isolation policy delay on 5.1.
         case noIsolationPolicyDelay
+        /// A power-on breaks a disk lock its holder still renews (instead of failing "file is
+        /// locked"): a second live copy of a running VM. Honoured by hostd/vm-workload and the
+        /// simulator's storage model, not by the agent (``isHonouredByHost``).
+        case powerOnIgnoresLiveDiskLock
+        /// A VM copy that finds its disk lock taken keeps running instead of powering itself off
+        /// (oracle §7.1): split-brain is never resolved. Honoured by vm-workload and the simulator.
+        case lostLockNeverPoweredOff
+
+        /// Whether hostd/vm-workload (the host's VM layer) honour this bug rather than the
+        /// agent's core: `ha-agent` ignores these, `hostd` passes them to `vm-workload`.
+        public var isHonouredByHost: Bool {
+            switch self {
+            case .powerOnIgnoresLiveDiskLock, .lostLockNeverPoweredOff: true
+            default: false
+            }
+        }
+
+        /// One line on what the mutant breaks (reports, `--help`).
+        public var summary: String {
+            switch self {
+            case .numericHostIDs: "host ids compared numerically in the election"
+            case .noOwnershipCheck: "isolation response without the protectedlist ownership check"
+            case .isolatedMasterKeepsLocks: "an isolated master keeps its protectedlist locks"
+            case .ignoreDatastoreHeartbeats: "datastore heartbeats ignored (partitioned hosts declared dead)"
+            case .ignoreRestartPriority: "restarts ignore priority"
+            case .shortRetrySchedule: "restart retry schedule shortened to 10 s"
+            case .noAbdication: "no abdication after a partition heals"
+            case .isolationNotCancelledByElection: "isolation not cancelled by election traffic"
+            case .shutdownNeverForced: "shutdown timeout never forces a power-off"
+            case .restartDuringElection: "restarts issued during an election"
+            case .earlyDeadDeclaration: "slave declared dead at T10 without pings or datastore heartbeats"
+            case .noIsolationPolicyDelay: "no isolation policy delay on 5.1"
+            case .powerOnIgnoresLiveDiskLock: "power-on ignores a live disk lock"
+            case .lostLockNeverPoweredOff: "lost-lock copy never powered off"
+            }
+        }
     }
 
     struct LocalVM: Sendable {
