@@ -77,7 +77,10 @@ import Testing
             kill(pid, SIGKILL)
             let restarted = await Self.waitFor(20) {
                 history = cluster.collectHistory(backend: "loopback", seed: nil, faults: [], hostPower: [], duration: 0)
+                // The restart and the crash's end reason come from different files (the master's
+                // events, hostd's ground truth); wait until both are on record.
                 return history.vmInstances.contains { $0.vm == "vm-01" && $0.startedByHA && $0.end == nil }
+                    && history.vmInstances.contains { $0.vm == "vm-01" && !$0.startedByHA && $0.endReason != nil }
             }
             #expect(restarted, "vm-01 was not restarted: \(history.vmInstances) events: \(history.events.suffix(15).map(\.event.kind))")
             let crashed = history.vmInstances.first { $0.vm == "vm-01" && !$0.startedByHA }
