@@ -21,7 +21,11 @@ extension Chaos {
             Examples (netns needs root, stops each mutant at its first catch):
               chaos mutants --backend sim
               chaos mutants --backend sim --bug lostLockNeverPoweredOff --bug noAbdication
-              chaos mutants --backend netns --time-scale 0.2 --corpus faults
+              chaos mutants --backend netns --time-scale 0.2 --parallel 3
+
+            On a real backend the simulator zoo runs first (seconds) and each mutant meets the \
+            scenarios that caught it there first, then the rest of the corpus (--no-sim-priority: \
+            corpus order only). Catches are judged on the real runs alone.
             """
         )
 
@@ -35,6 +39,8 @@ extension Chaos {
         @Flag(name: .long, help: "Stop each mutant at its first catch (default on real nodes).") var firstCatch = false
         @Option(name: .long, help: "Exit 1 below this kill rate (percent).") var minKillRate: Double = 95
         @Option(name: .long, help: "Output folder (default: runs/<timestamp>-mutants).") var out: String?
+        @Option(name: .long, help: "Runs at once (real nodes: clusters side by side, 1...8).") var parallel: Int = 1
+        @Flag(name: .long, inversion: .prefixedNo, help: "On a real backend, run each mutant's simulator-catching scenarios first.") var simPriority = true
         @Flag(name: .long, help: "Print only the table.") var quiet = false
 
         func validate() throws {
@@ -44,6 +50,7 @@ extension Chaos {
             for name in bug where FDM.Bug(rawValue: name) == nil {
                 throw ValidationError("unknown --bug \"\(name)\"; known: \(FDM.Bug.allCases.map(\.rawValue).joined(separator: ", "))")
             }
+            guard (1...8).contains(parallel) else { throw ValidationError("--parallel must be in 1...8") }
             if let sample { guard (0...10_000).contains(sample) else { throw ValidationError("--sample must be in 0...10000") } }
         }
 
@@ -58,10 +65,32 @@ extension Chaos {
                 print("▶ mutants [\(backend), scale \(formatSeconds(timeScale))]: \(bugs.count) mutants × (\(scenarios.count) corpus scenarios + \(sampleCount) nightly seeds) → \(outDir)")
                 fflush(nil)
             }
+            var priority: [String: [String]] = [:]
+            if !onSim, simPriority {
+                // The simulator zoo on the same corpus: which scenarios catch each mutant there.
+                let simZoo = MutantZoo(MutantZoo.Configuration(
+                    backend: SimBackend(), corpus: scenarios, sampleSeeds: [], timeScale: 1, seed: seed, bugs: bugs
+                ))
+                let simReport = await simZoo.run()
+                for result in simReport.results {
+                    var names: [String] = []
+                    for c in result.catches where c.source == "corpus" && !names.contains(c.scenario) { names.append(c.scenario) }
+                    priority[result.bug] = names
+                }
+                if !quiet {
+                    print("  simulator zoo: \(simReport.results.filter(\.caught).count)/\(simReport.results.count) caught; each mutant runs its simulator-catching scenarios first")
+                    fflush(nil)
+                }
+            }
+            if !onSim, parallel > 1 {
+                // Reap dead runs once, before the parallel runs start (they skip their own reaping).
+                _ = await Reaper.clean(runID: nil, journalDir: RunJournal.defaultDirectory, runner: ProcessCommandRunner())
+            }
             let configuration = MutantZoo.Configuration(
-                backend: onSim ? SimBackend() : NetnsBackend(reapDeadRuns: true), corpus: scenarios,
+                backend: onSim ? SimBackend() : NetnsBackend(reapDeadRuns: parallel == 1), corpus: scenarios,
                 sampleSeeds: (0..<UInt64(sampleCount)).map { seed &+ $0 }, generator: ScheduleGenerator.Options(hosts: hosts),
                 timeScale: timeScale, seed: seed, bugs: bugs, stopAtFirstCatch: firstCatch || !onSim, outDirectory: outDir,
+                parallel: parallel, priority: priority,
                 progress: quiet ? nil : { @Sendable line in print("  " + line); fflush(nil) }
             )
             let report = await MutantZoo(configuration).run()

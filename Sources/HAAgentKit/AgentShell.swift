@@ -26,6 +26,8 @@ public actor AgentShell {
     var hostd: HostdConnection?
     var datastoreHealth: [DatastoreID: DatastoreHealth] = [:]
     var nextHealthCheck: Instant = .zero
+    /// When abandoned temporary files are next swept from the HA directories (once a minute).
+    var nextTemporarySweep: Instant = .zero
     var eventLog: EventLogWriter
     var stopping = false
     var droppedLogged: [String: Instant] = [:]
@@ -51,7 +53,7 @@ public actor AgentShell {
         self.origin = clock.now
         self.epoch = UInt64(Date().timeIntervalSince1970 * 1000)
         self.store = DatastoreStore(cluster: options.config.name, root: options.datastoreRoot)
-        self.instance = FDM.Instance(myself: options.host, settings: options.settings, config: options.config, startedAt: .zero, bugs: options.bugs)
+        self.instance = FDM.Instance(myself: options.host, settings: options.settings, config: options.config, startedAt: .zero, bugs: options.bugs, incarnation: epoch)
         self.eventLog = try EventLogWriter(path: options.nodeDirectory + "/logs/events.jsonl")
         self.sender = UDPSender(bindAddress: options.bindAddress)
         for ds in options.config.host(options.host)?.datastores ?? [] { datastoreHealth[ds] = .accessible }
@@ -135,6 +137,8 @@ public actor AgentShell {
         let t = now
         guard t >= nextHealthCheck else { return }
         nextHealthCheck = t + options.settings.heartbeatInterval
+        let sweeping = t >= nextTemporarySweep
+        defer { if sweeping { nextTemporarySweep = t + .seconds(60) } }
         for ds in datastoreHealth.keys.sorted() {
             // Keep watching every protectedlist lease, whatever our role: a new master can then
             // take a lapsed lease at once instead of watching it for a full expiry first (a VMFS
@@ -143,6 +147,10 @@ public actor AgentShell {
                 _ = store.observer.observe(ds, owner: file.owner, epoch: file.epoch, counter: file.renewedCounter, at: t)
             }
             let health = store.health(of: ds)
+            if health == .accessible, sweeping {
+                let removed = store.removeAbandonedTemporaries(ds)
+                if removed > 0 { logger.info("removed abandoned temporary files", metadata: ["ha.ds": "\(ds)", "ha.count": "\(removed)"]) }
+            }
             if health != datastoreHealth[ds] {
                 datastoreHealth[ds] = health
                 deliver(.datastoreHealthChanged(ds, health))

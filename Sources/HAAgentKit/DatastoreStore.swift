@@ -107,6 +107,15 @@ public struct DatastoreStore: Sendable {
         return .allPathsDown
     }
 
+    /// Removes temporary files abandoned by killed writers from this cluster's HA directory on
+    /// `ds` (older than ``HAWire/DatastoreFiles/abandonedTemporaryAge`` by the datastore's
+    /// clock). Returns how many were removed.
+    @discardableResult
+    public func removeAbandonedTemporaries(_ ds: DatastoreID) -> Int {
+        guard let directory = haDirectoryPath(ds) else { return 0 }
+        return PosixFile.removeAbandonedTemporaries(in: directory, age: DatastoreFiles.abandonedTemporaryAge)
+    }
+
     /// Whether the datastore directory can be listed and holds something (a mounted datastore).
     func isPopulated(_ datastorePath: String) -> Bool {
         if case .success(let names) = PosixFile.list(datastorePath) { return !names.isEmpty }

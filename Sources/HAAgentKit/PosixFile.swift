@@ -162,6 +162,32 @@ enum PosixFile {
         return .success(names)
     }
 
+    /// Removes abandoned temporary files (``HAWire/DatastoreFiles/isTemporaryName(_:)``) of
+    /// `directory` whose mtime is at least `age` seconds older than a probe file created there
+    /// now (the datastore's own clock judges the age, as for disk locks: no clocks are compared
+    /// across hosts). A writer killed between create and rename leaves one; each new process
+    /// uses a new name, so they would pile up. Returns how many were removed.
+    static func removeAbandonedTemporaries(in directory: String, age: Double) -> Int {
+        let probe = directory + "/" + DatastoreFiles.temporaryName(for: "sweep", pid: getpid())
+        let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return 0 }
+        var ref = stat()
+        let statted = fstat(fd, &ref) == 0
+        close(fd)
+        unlink(probe)
+        guard statted, case .success(let names) = list(directory) else { return 0 }
+        let now = Double(ref.st_mtim.tv_sec) + Double(ref.st_mtim.tv_nsec) / 1e9
+        var removed = 0
+        for name in names where DatastoreFiles.isTemporaryName(name) {
+            var info = stat()
+            let path = directory + "/" + name
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            let mtime = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+            if now - mtime >= age, unlink(path) == 0 { removed += 1 }
+        }
+        return removed
+    }
+
     // MARK: - Helpers
 
     /// Splits a path into its directory (`.` when none) and last component.

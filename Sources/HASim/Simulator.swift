@@ -129,7 +129,13 @@ public struct Simulator: Sendable {
             if state.agentRunnable { feed(host, .tick) }
         case .deliver(let host, let event, let generation):
             guard let state = hosts[host], state.agentGeneration == generation, state.agentRunnable else {
-                if case .messageReceived = event { trace.messagesDropped += 1 }
+                if case .messageReceived = event {
+                    trace.messagesDropped += 1
+                } else if let state = hosts[host], state.powered, state.agentGeneration == generation {
+                    // A stopped or frozen agent reads its hostd socket when it runs again: the
+                    // local event waits (in order) instead of being lost.
+                    schedule(at: now + setup.settings.tickInterval, .deliver(host, event, generation: generation))
+                }
                 return
             }
             if case .messageReceived = event { trace.messagesDelivered += 1 }
@@ -185,7 +191,8 @@ public struct Simulator: Sendable {
     mutating func startAgent(_ host: HostID) {
         guard var state = hosts[host] else { return }
         state.agentGeneration += 1
-        state.agent = FDM.Instance(myself: host, settings: setup.settings, config: state.localConfig, startedAt: now, bugs: setup.bugs)
+        state.agent = FDM.Instance(myself: host, settings: setup.settings, config: state.localConfig, startedAt: now, bugs: setup.bugs,
+                                    incarnation: UInt64(state.boot) << 32 | UInt64(state.agentGeneration))
         hosts[host] = state
         for ds in (cluster.host(host)?.datastores ?? []).sorted() {
             let health = self.health(host, ds)

@@ -48,6 +48,19 @@ public enum DatastoreFiles {
     /// The temporary name an atomic write of `name` uses in the same directory: `.<name>.tmp-<pid>`.
     public static func temporaryName(for name: String, pid: Int32) -> String { ".\(name).tmp-\(pid)" }
 
+    /// Whether `name` has the form of ``temporaryName(for:pid:)`` (`.<name>.tmp-<digits>`): a
+    /// write in progress, or the leftover of a writer killed between create and rename.
+    public static func isTemporaryName(_ name: String) -> Bool {
+        guard name.hasPrefix("."), let range = name.range(of: ".tmp-", options: .backwards) else { return false }
+        let digits = name[range.upperBound...]
+        return range.lowerBound > name.index(after: name.startIndex) && !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
+    /// How old a temporary file must be before it counts as abandoned and is removed. No atomic
+    /// write of these small files takes a minute; the check uses the file's own mtime against a
+    /// fresh probe on the same datastore, so no clocks are compared across hosts.
+    public static let abandonedTemporaryAge: Double = 60
+
     /// Whether `component` can be used as one path component: non-empty, at most 255 bytes, not
     /// `.` or `..`, no `/` and no control characters. Ids from the network MUST pass this check
     /// before they name a file.

@@ -91,6 +91,17 @@ struct CrashConsistencyTests {
         #expect(taken.vms == Content.protectedVMs(epoch: lease.epoch), "a takeover never forgets protected VMs")
         #expect(!store.renewProtectedList(ds, host: host, vms: []))
 
+        // The killed writers' temporary files in the HA directory: once older than a minute by
+        // the datastore's clock, the agent's sweep removes them and nothing else.
+        let haLeftovers = ((try? FileManager.default.contentsOfDirectory(atPath: campaign.haDirectory)) ?? []).filter(DatastoreFiles.isTemporaryName)
+        let aged = Date().addingTimeInterval(-(DatastoreFiles.abandonedTemporaryAge + 5))
+        for name in haLeftovers {
+            try? FileManager.default.setAttributes([.modificationDate: aged], ofItemAtPath: campaign.haDirectory + "/" + name)
+        }
+        #expect(store.removeAbandonedTemporaries(ds) == haLeftovers.count)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: campaign.haDirectory)) ?? []).filter(DatastoreFiles.isTemporaryName).isEmpty)
+        #expect(store.readProtectedList(ds)?.owner == "host-2", "the sweep leaves the real files alone")
+
         // Heartbeats continue from the recovered counter.
         #expect(store.writeHeartbeat(ds, host: host, counter: heartbeat + 1))
         #expect(store.readHeartbeat(ds, host: host) == heartbeat + 1)

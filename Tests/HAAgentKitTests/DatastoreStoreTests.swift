@@ -19,6 +19,40 @@ import Testing
         #expect(store.read("\(root.path)/file") == Data("v4".utf8))
     }
 
+    @Test func temporaryName_isRecognisedAndNothingElseIs() {
+        #expect(DatastoreFiles.isTemporaryName(DatastoreFiles.temporaryName(for: "protectedlist", pid: 4321)))
+        #expect(DatastoreFiles.isTemporaryName(".host-1-hb.tmp-7"))
+        for name in ["protectedlist", ".tmp-12", "x.tmp-12", ".x.tmp-", ".x.tmp-12a", ".x.tmp", ".pdl", "host-1-poweron"] {
+            #expect(!DatastoreFiles.isTemporaryName(name), "\(name)")
+        }
+    }
+
+    @Test func removeAbandonedTemporaries_removesOnlyOldTemporaryFiles() throws {
+        let root = try TemporaryRoot()
+        defer { root.remove() }
+        try root.mount("ds-1")
+        let store = root.store()
+        #expect(store.writeHeartbeat("ds-1", host: "host-1", counter: 1))
+        let directory = try #require(store.haDirectoryPath("ds-1"))
+        let old = [".protectedlist.tmp-111", ".host-2-poweron.tmp-222"]
+        let fresh = ".host-3-hb.tmp-333"
+        for name in old + [fresh, "notes.tmp-1"] {
+            #expect(FileManager.default.createFile(atPath: "\(directory)/\(name)", contents: Data("torn".utf8)))
+        }
+        try FileManager.default.createDirectory(atPath: "\(directory)/.dir.tmp-9", withIntermediateDirectories: false)
+        // Two minutes old: abandoned by a killed writer. (A directory of that name is left alone.)
+        let twoMinutesAgo = Date().addingTimeInterval(-120)
+        for name in old + [".dir.tmp-9"] {
+            try FileManager.default.setAttributes([.modificationDate: twoMinutesAgo], ofItemAtPath: "\(directory)/\(name)")
+        }
+        #expect(store.removeAbandonedTemporaries("ds-1") == 2)
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: directory))
+        #expect(left.isDisjoint(with: old))
+        #expect(left.isSuperset(of: [fresh, "notes.tmp-1", ".dir.tmp-9", "host-1-hb"]))
+        #expect(store.readHeartbeat("ds-1", host: "host-1") == 1)
+        #expect(store.removeAbandonedTemporaries("ds-2") == 0, "an unmounted datastore sweeps nothing")
+    }
+
     @Test func writeAtomically_whenDirectoryMissing_failsWithNotFoundAndLeavesNothing() throws {
         let root = try TemporaryRoot()
         defer { root.remove() }

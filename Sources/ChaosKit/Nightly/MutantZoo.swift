@@ -30,13 +30,22 @@ public struct MutantZoo: Sendable {
         public var stopAtFirstCatch: Bool
         /// Where to write each mutant's first catching run (`<out>/<mutant>/<scenario>/`), if anywhere.
         public var outDirectory: String?
+        /// Runs at once (real backends: clusters side by side). Results are judged in run order,
+        /// so the first catch is the same as with one run at a time; with `stopAtFirstCatch` a
+        /// mutant's runs go in batches of this size and stop after the batch that caught it.
+        public var parallel: Int
+        /// Per mutant (raw name), scenario names to run first: on a real backend, the scenarios
+        /// that caught it in the simulator (test prioritisation; every other scenario follows in
+        /// corpus order, so a mutant the simulator missed still meets the whole corpus).
+        public var priority: [String: [String]]
         /// A line per run and per verdict.
         public var progress: (@Sendable (String) -> Void)?
 
         public init(
             backend: any ClusterBackend, corpus: [Scenario], sampleSeeds: [UInt64], generator: ScheduleGenerator.Options = .init(),
             timeScale: Double = 1, seed: UInt64 = 1, bugs: [FDM.Bug] = FDM.Bug.allCases, stopAtFirstCatch: Bool = false,
-            outDirectory: String? = nil, progress: (@Sendable (String) -> Void)? = nil
+            outDirectory: String? = nil, parallel: Int = 1, priority: [String: [String]] = [:],
+            progress: (@Sendable (String) -> Void)? = nil
         ) {
             self.backend = backend
             self.corpus = corpus
@@ -47,6 +56,8 @@ public struct MutantZoo: Sendable {
             self.bugs = bugs
             self.stopAtFirstCatch = stopAtFirstCatch
             self.outDirectory = outDirectory
+            self.parallel = max(1, parallel)
+            self.priority = priority
             self.progress = progress
         }
     }
@@ -130,11 +141,11 @@ public struct MutantZoo: Sendable {
         let jobs = self.jobs
         // Baseline: what fails without any mutant.
         var baseline: [Int: Set<String>] = [:]
-        for (index, job) in jobs.enumerated() {
-            let checks = await runOne(job, bugs: [], label: "baseline")
-            baseline[index] = Set((checks ?? []).filter { $0.passed == false }.map(\.id))
+        for (index, history) in await runAll(Array(jobs.indices), jobs: jobs, bugs: [], label: "baseline") {
+            let checks = history.map { Checker.check($0, expectations: jobs[index].scenario.expectations) } ?? []
+            baseline[index] = Set(checks.filter { $0.passed == false }.map(\.id))
             if let failed = baseline[index], !failed.isEmpty {
-                c.progress?("baseline \(job.scenario.name): already fails \(failed.sorted().joined(separator: ", ")) (not counted)")
+                c.progress?("baseline \(jobs[index].scenario.name): already fails \(failed.sorted().joined(separator: ", ")) (not counted)")
             }
         }
         var results: [MutantResult] = []
@@ -143,38 +154,46 @@ public struct MutantZoo: Sendable {
             var result = MutantResult(bug: bug.rawValue, summary: bug.summary, caught: false, first: nil, catches: [], checks: [],
                                       runs: 0, errors: 0, wallSeconds: 0)
             var counts: [String: Int] = [:]
-            for (index, job) in jobs.enumerated() {
-                let history = await runHistory(job, bugs: [bug], label: bug.rawValue)
-                result.runs += 1
-                guard let history else {
-                    result.errors += 1
-                    continue
-                }
-                let checks = Checker.check(history, expectations: job.scenario.expectations)
-                let new = checks.filter { $0.passed == false && !(baseline[index] ?? []).contains($0.id) }
-                guard !new.isEmpty else { continue }
-                for check in new { counts[check.id, default: 0] += 1 }
-                let firstFault = history.faults.map(\.injectedAt).min()
-                func modelTime(_ check: CheckResult) -> Double? {
-                    guard let at = check.at else { return nil }
-                    return max(0, at - (firstFault ?? 0)) / history.timeScale
-                }
-                let earliest = new.min { (modelTime($0) ?? .infinity) < (modelTime($1) ?? .infinity) } ?? new[0]
-                let caught = Catch(
-                    source: job.source, scenario: job.scenario.name, seed: job.seed, check: earliest.id, observed: earliest.observed,
-                    modelSecondsToCatch: modelTime(earliest), wallSecondsToCatch: mutantStart.duration(to: clock.now).inSeconds
-                )
-                result.catches.append(caught)
-                if result.first == nil {
-                    result.first = caught
-                    result.caught = true
-                    if let out = c.outDirectory {
-                        let dir = "\(out)/\(bug.rawValue)/\(job.scenario.name)"
-                        _ = try? RunWriter.write(history: history, checks: checks, to: dir)
-                        try? ScenarioWriter.yaml(job.scenario).write(toFile: "\(dir)/scenario.yaml", atomically: true, encoding: .utf8)
+            let order = Self.order(jobs: jobs, first: c.priority[bug.rawValue] ?? [])
+            let batchSize = c.stopAtFirstCatch ? c.parallel : max(order.count, 1)
+            var batchStart = 0
+            batches: while batchStart < order.count {
+                let batch = Array(order[batchStart..<min(batchStart + batchSize, order.count)])
+                batchStart += batch.count
+                let histories = await runAll(batch, jobs: jobs, bugs: [bug], label: bug.rawValue)
+                for (index, history) in histories {
+                    let job = jobs[index]
+                    result.runs += 1
+                    guard let history else {
+                        result.errors += 1
+                        continue
                     }
-                    if c.stopAtFirstCatch { break }
+                    let checks = Checker.check(history, expectations: job.scenario.expectations)
+                    let new = checks.filter { $0.passed == false && !(baseline[index] ?? []).contains($0.id) }
+                    guard !new.isEmpty else { continue }
+                    for check in new { counts[check.id, default: 0] += 1 }
+                    let firstFault = history.faults.map(\.injectedAt).min()
+                    func modelTime(_ check: CheckResult) -> Double? {
+                        guard let at = check.at else { return nil }
+                        return max(0, at - (firstFault ?? 0)) / history.timeScale
+                    }
+                    let earliest = new.min { (modelTime($0) ?? .infinity) < (modelTime($1) ?? .infinity) } ?? new[0]
+                    let caught = Catch(
+                        source: job.source, scenario: job.scenario.name, seed: job.seed, check: earliest.id, observed: earliest.observed,
+                        modelSecondsToCatch: modelTime(earliest), wallSecondsToCatch: mutantStart.duration(to: clock.now).inSeconds
+                    )
+                    result.catches.append(caught)
+                    if result.first == nil {
+                        result.first = caught
+                        result.caught = true
+                        if let out = c.outDirectory {
+                            let dir = "\(out)/\(bug.rawValue)/\(job.scenario.name)"
+                            _ = try? RunWriter.write(history: history, checks: checks, to: dir)
+                            try? ScenarioWriter.yaml(job.scenario).write(toFile: "\(dir)/scenario.yaml", atomically: true, encoding: .utf8)
+                        }
+                    }
                 }
+                if c.stopAtFirstCatch, result.caught { break batches }
             }
             result.checks = counts.keys.sorted { (counts[$0] ?? 0, $1) > (counts[$1] ?? 0, $0) }
             result.wallSeconds = mutantStart.duration(to: clock.now).inSeconds
@@ -200,9 +219,40 @@ public struct MutantZoo: Sendable {
         return try? await c.backend.run(job.scenario, options: options)
     }
 
-    func runOne(_ job: Job, bugs: Set<FDM.Bug>, label: String) async -> [CheckResult]? {
-        guard let history = await runHistory(job, bugs: bugs, label: label) else { return nil }
-        return Checker.check(history, expectations: job.scenario.expectations)
+    /// Runs `indices` of `jobs`, at most ``Configuration/parallel`` at once, and returns their
+    /// histories in the order of `indices` (`nil`: the run failed to produce one).
+    func runAll(_ indices: [Int], jobs: [Job], bugs: Set<FDM.Bug>, label: String) async -> [(Int, History?)] {
+        let width = max(1, configuration.parallel)
+        var histories: [Int: History?] = [:]
+        await withTaskGroup(of: (Int, History?).self) { group in
+            var next = 0
+            while next < min(width, indices.count) {
+                let index = indices[next]
+                next += 1
+                group.addTask { (index, await self.runHistory(jobs[index], bugs: bugs, label: label)) }
+            }
+            while let (index, history) = await group.next() {
+                histories[index] = history
+                if next < indices.count {
+                    let following = indices[next]
+                    next += 1
+                    group.addTask { (following, await self.runHistory(jobs[following], bugs: bugs, label: label)) }
+                }
+            }
+        }
+        return indices.map { ($0, histories[$0] ?? nil) }
+    }
+
+    /// Job indices with the corpus scenarios named in `first` first (in that order), then every
+    /// other job in its own order.
+    static func order(jobs: [Job], first: [String]) -> [Int] {
+        var chosen: [Int] = []
+        for name in first {
+            if let index = jobs.indices.first(where: { jobs[$0].source == "corpus" && jobs[$0].scenario.name == name && !chosen.contains($0) }) {
+                chosen.append(index)
+            }
+        }
+        return chosen + jobs.indices.filter { !chosen.contains($0) }
     }
 }
 

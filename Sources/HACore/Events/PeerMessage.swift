@@ -49,7 +49,12 @@ public enum PeerMessage: Hashable, Sendable, Codable {
         /// VMs that stopped unexpectedly since the last heartbeat, with whether HA should restart them.
         public var failedVMs: [VMID]
         public var configVersion: Int
-        public init(host: HostID, poweredOn: [VMID], accessibleDatastores: [DatastoreID], failedVMs: [VMID], configVersion: Int) {
+        /// The sending agent's incarnation (its start, unique per agent process). A new value
+        /// tells the master the agent restarted — with its host, after a quick reboot. Absent
+        /// in messages of older agents.
+        public var incarnation: UInt64?
+        public init(host: HostID, poweredOn: [VMID], accessibleDatastores: [DatastoreID], failedVMs: [VMID], configVersion: Int, incarnation: UInt64? = nil) {
+            self.incarnation = incarnation
             self.host = host
             self.poweredOn = poweredOn
             self.accessibleDatastores = accessibleDatastores

@@ -31,7 +31,12 @@ extension FDM.Instance {
         let end = state.startedAt + settings.electionDuration
         if state.awaitingWinner == nil, now >= end {
             var best = myCandidate
-            for (host, other) in state.candidates where (state.heardAt[host] ?? state.startedAt) >= state.startedAt {
+            // A candidate silent for half the host timeout (five election messages missed) left
+            // the election (it died or was cut off mid-election): waiting for it to announce
+            // itself would leave the cluster without a master for another round.
+            let freshSince = now - settings.hostTimeout.scaled(by: 0.5)
+            for (host, other) in state.candidates
+            where (state.heardAt[host] ?? state.startedAt) >= state.startedAt && (state.heardAt[host] ?? state.startedAt) >= freshSince {
                 if candidate(other, beats: best) { best = other }
             }
             if best.host == myself {

@@ -35,6 +35,8 @@ extension FDM {
         var lastHeard: Instant
         var isSlave = false
         var reportedVMs: [VMID] = []
+        /// The incarnation of the member's agent in its last slave heartbeat.
+        var incarnation: UInt64?
         var reportedDatastores: Set<DatastoreID> = []
         var configVersion = 0
         var hbMonitoringSince: Instant?
@@ -181,6 +183,9 @@ extension FDM.Instance {
     mutating func masterOnSlaveHeartbeat(_ heartbeat: PeerMessage.SlaveHeartbeat, from sender: HostID, _ now: Instant, into directives: inout [FDM.Directive]) {
         guard var state = master else { return }
         var member = state.members[sender] ?? FDM.MemberState(lastHeard: now)
+        let listedBefore = member.reportedVMs
+        let restartedAgent = member.incarnation != nil && heartbeat.incarnation != nil && member.incarnation != heartbeat.incarnation
+        member.incarnation = heartbeat.incarnation ?? member.incarnation
         member.heard(at: now)
         member.isSlave = true
         member.reportedVMs = heartbeat.poweredOn
@@ -192,6 +197,17 @@ extension FDM.Instance {
         master = state
         if previous != .alive {
             record(.hostStateChanged(host: sender, state: .alive), now, into: &directives)
+        }
+        if previous != .alive || restartedAgent {
+            // The host comes back from silence (a power cycle before it was declared dead, an
+            // isolation or partition that healed before the next poweron-file read), or its agent
+            // restarted (a reboot quicker than the host timeout): a protected VM it listed before
+            // and lists no longer, and that nobody else runs, stopped while the master could not
+            // see why: restart it (reading in README).
+            let running = knownRunningVMs(master ?? state).union(heartbeat.poweredOn)
+            for vm in listedBefore where !running.contains(vm) && !heartbeat.failedVMs.contains(vm) {
+                noteVMFailure(vm, on: sender, reason: "gone when its host returned", now, into: &directives)
+            }
         }
         for vm in heartbeat.poweredOn { master?.restarts[vm].map { _ in masterVMRunning(vm, on: sender, now, into: &directives) } }
         for vm in heartbeat.failedVMs {

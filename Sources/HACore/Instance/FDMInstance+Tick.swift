@@ -119,7 +119,7 @@ extension FDM.Instance {
         guard let state = slave else { return }
         let heartbeat = PeerMessage.SlaveHeartbeat(
             host: myself, poweredOn: localVMs.keys.sorted(), accessibleDatastores: writableDatastores.sorted(),
-            failedVMs: unreportedFailures, configVersion: config.version
+            failedVMs: unreportedFailures, configVersion: config.version, incarnation: incarnation
         )
         unreportedFailures = []
         directives.append(.send(.slaveHeartbeat(heartbeat), to: state.master))

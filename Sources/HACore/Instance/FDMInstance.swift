@@ -17,6 +17,8 @@ extension FDM {
         public internal(set) var role: Role = .none
         /// Deliberately broken rules, for mutation testing of the checker (empty in production).
         public var bugs: Set<Bug>
+        /// Unique per agent start; slave heartbeats carry it (a restarted agent is told apart).
+        public let incarnation: UInt64
 
         // MARK: - Local state
         var started = false
@@ -53,7 +55,9 @@ extension FDM {
         ///   - config: The locally stored cluster configuration.
         ///   - now: The local time of creation.
         ///   - bugs: Rules to break on purpose (mutation testing); empty in production.
-        public init(myself: HostID, settings: Settings, config: ClusterConfig, startedAt now: Instant, bugs: Set<Bug> = []) {
+        ///   - incarnation: Unique per agent start (the shell's epoch); sent in slave heartbeats.
+        public init(myself: HostID, settings: Settings, config: ClusterConfig, startedAt now: Instant, bugs: Set<Bug> = [], incarnation: UInt64 = 0) {
+            self.incarnation = incarnation
             self.myself = myself
             self.settings = settings
             self.config = config

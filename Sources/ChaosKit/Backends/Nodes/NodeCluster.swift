@@ -297,6 +297,7 @@ public final class NodeCluster: @unchecked Sendable {
             let takeover = locks.filter { $0.datastore == record.datastore && $0.holder != record.holder && $0.from >= record.from }.map(\.from).min()
             locks[index].to = min(lapse, takeover ?? lapse)
         }
+        Self.closeLeasesOfFrozenHolders(&locks, faults: faults, expiry: settings.protectedListLockExpiry.inSeconds, slack: settings.timeScale)
         return History(
             scenario: scenario.name, backend: backend, timeScale: settings.timeScale, seed: seed, settings: settings,
             cluster: cluster, datastores: scenario.datastores, faults: faults, events: events,
@@ -324,6 +325,39 @@ public final class NodeCluster: @unchecked Sendable {
             }
         }
         return spans.values.sorted { ($0.from, $0.instance) < ($1.from, $1.instance) }
+    }
+
+    /// A holder whose agent was stopped (SIGSTOP) or whose host was frozen cannot renew its
+    /// lease: once the lease lapsed and another master took it over, the frozen holder holds
+    /// nothing, although it only writes `lockLost` when it runs again. Its interval is closed at
+    /// the takeover when the holder was frozen then and had been for at least the lease expiry
+    /// (less `slack`, one model second); a takeover sooner than that stays an overlap (INV-P2),
+    /// because it took a lease that was still being renewed. The same reading as the
+    /// simulator's, where a lease is ground truth on the datastore.
+    static func closeLeasesOfFrozenHolders(_ locks: inout [ProtectedListLockRecord], faults: [FaultRecord], expiry: Double, slack: Double) {
+        func frozenSince(_ host: HostID, at t: Double) -> Double? {
+            faults.compactMap { record -> Double? in
+                switch record.fault {
+                case .stopAgent(let h), .freezeHost(let h):
+                    guard h == host, record.injectedAt <= t, (record.healedAt ?? .infinity) >= t else { return nil }
+                    return record.injectedAt
+                default:
+                    return nil
+                }
+            }.min()
+        }
+        for index in locks.indices {
+            let record = locks[index]
+            let takeovers = locks.filter {
+                $0.datastore == record.datastore && $0.holder != record.holder && $0.from > record.from && $0.from < (record.to ?? .infinity)
+            }.map(\.from).sorted()
+            for takeover in takeovers {
+                if let since = frozenSince(record.holder, at: takeover), takeover >= since + expiry - slack {
+                    locks[index].to = takeover
+                    break
+                }
+            }
+        }
     }
 
     /// protectedlist holders from the agents' lock evidence.

@@ -1,0 +1,99 @@
+import HACore
+import HATestKit
+import Testing
+
+/// Liveness bugs the simulator nightly found on the unmutated core (each a shrunk one- or
+/// two-step schedule, see README "Nightly chaos"): a healed cluster must converge.
+@Suite struct LivenessTests {
+    static func heartbeat(_ vms: [VMID], incarnation: UInt64?) -> PeerMessage {
+        .slaveHeartbeat(.init(host: "host-1", poweredOn: vms, accessibleDatastores: ["ds-1", "ds-2"], failedVMs: [], configVersion: 1, incarnation: incarnation))
+    }
+
+    /// Master host-2 with slave host-1 (running vm-1) heartbeating with `incarnation` until t = 100.
+    static func master(incarnation: UInt64?) -> AgentHarness {
+        var h = AgentHarness(myself: "host-2", config: TimelineTests.cluster(["host-1", "host-2"]))
+        h.heartbeatCounters["host-1"] = 7
+        h.handle(.vmPowerStateChanged(vm: "vm-2", poweredOn: true, reason: nil))
+        h.advance(to: .seconds(100)) { h in
+            if h.isMultiple(of: .seconds(1)) {
+                if h.instance.role == .master {
+                    h.receive(heartbeat(["vm-1"], incarnation: incarnation), from: "host-1")
+                } else {
+                    h.receive(.election(TimelineTests.candidate("host-1")), from: "host-1")
+                }
+            }
+        }
+        return h
+    }
+
+    static func restartIssued(_ h: AgentHarness) -> HAEvent? {
+        h.first { if case .restartIssued(vm: "vm-1", _, _, _) = $0 { true } else { false } }
+    }
+
+    @Test func quickReboot_newAgentIncarnationWithoutTheVM_restartsIt() {
+        // host-1 reboots in 2 s (never silent for the 10 s host timeout): its new agent lists no VMs.
+        var h = Self.master(incarnation: 1)
+        #expect(h.instance.role == .master)
+        h.advance(to: .seconds(120)) { h in
+            if h.isMultiple(of: .seconds(1)), h.now >= .seconds(102) { h.receive(Self.heartbeat([], incarnation: 2), from: "host-1") }
+        }
+        #expect(h.first { if case .vmFailureDetected(vm: "vm-1", host: "host-1", _) = $0 { true } else { false } }?.at == .seconds(102))
+        #expect(Self.restartIssued(h) != nil)
+    }
+
+    @Test func sameIncarnationDroppingAVM_isNotARestart() {
+        // A VM leaving the list of a running agent was powered off or reported failed by that
+        // agent itself: the master does not second-guess it.
+        var h = Self.master(incarnation: 1)
+        h.advance(to: .seconds(120)) { h in
+            if h.isMultiple(of: .seconds(1)) { h.receive(Self.heartbeat([], incarnation: 1), from: "host-1") }
+        }
+        #expect(Self.restartIssued(h) == nil)
+    }
+
+    @Test func agentRestartWithTheVMStillRunning_isNotARestart() {
+        var h = Self.master(incarnation: 1)
+        h.advance(to: .seconds(120)) { h in
+            if h.isMultiple(of: .seconds(1)), h.now >= .seconds(102) { h.receive(Self.heartbeat(["vm-1"], incarnation: 2), from: "host-1") }
+        }
+        #expect(Self.restartIssued(h) == nil)
+    }
+
+    @Test func hostBackFromSilenceWithoutTheVM_restartsIt() {
+        // Silent 12 s (unreachable at T10, its heartbeat datastore still beating: not dead), then
+        // back without vm-1 (an isolation response between two poweron-file reads).
+        var h = Self.master(incarnation: 1)
+        var counter: UInt64 = 7
+        h.advance(to: .seconds(140)) { h in
+            if h.isMultiple(of: .seconds(1)) {
+                counter += 1
+                h.heartbeatCounters["host-1"] = counter
+                if h.now >= .seconds(112) { h.receive(Self.heartbeat([], incarnation: 1), from: "host-1") }
+            }
+        }
+        #expect(h.first { if case .hostStateChanged("host-1", .dead) = $0 { true } else { false } } == nil)
+        #expect(h.first { if case .vmFailureDetected(vm: "vm-1", host: "host-1", _) = $0 { true } else { false } }?.at == .seconds(112))
+        #expect(Self.restartIssued(h) != nil)
+    }
+
+    @Test func electionWinnerSilentAtTheEnd_isPassedOver() {
+        // host-3 (the best candidate) broadcasts until t = 5 and dies; at the end of the election
+        // (t = 15) host-2 must not wait for it to announce itself.
+        var h = AgentHarness(myself: "host-2", config: TimelineTests.cluster(["host-1", "host-2", "host-3"]))
+        h.advance(to: .seconds(40)) { h in
+            if h.isMultiple(of: .seconds(1)), h.now <= .seconds(5) { h.receive(.election(TimelineTests.candidate("host-3")), from: "host-3") }
+            if h.isMultiple(of: .seconds(1)), h.instance.role != .slave { h.receive(.election(TimelineTests.candidate("host-1")), from: "host-1") }
+        }
+        let started = h.first { if case .electionStarted = $0 { true } else { false } }?.at ?? .zero
+        #expect(h.first { if case .roleChanged(.master) = $0 { true } else { false } }?.at == started + .seconds(15))
+    }
+
+    @Test func electionWinnerStillBroadcasting_isWaitedFor() {
+        var h = AgentHarness(myself: "host-2", config: TimelineTests.cluster(["host-1", "host-2", "host-3"]))
+        h.advance(to: .seconds(40)) { h in
+            if h.isMultiple(of: .seconds(1)), h.now <= .seconds(12) { h.receive(.election(TimelineTests.candidate("host-3")), from: "host-3") }
+        }
+        let started = h.first { if case .electionStarted = $0 { true } else { false } }?.at ?? .zero
+        #expect(h.first { if case .roleChanged(.master) = $0 { true } else { false } }?.at != started + .seconds(15), "host-3 was heard 3 s before the end")
+    }
+}
