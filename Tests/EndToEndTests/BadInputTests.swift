@@ -27,12 +27,18 @@ import Testing
             let expected = firstLine.hasPrefix("# expect: ") ? String(firstLine.dropFirst("# expect: ".count)) : ""
             let position = expected.split(separator: ":").prefix(2).joined(separator: ":")
             for command in [["validate", path], ["run", path, "--backend", "netns", "--out", out]] {
+                let journalsBefore = Set(RunJournal.journalPaths(in: RunJournal.defaultDirectory))
                 let result = try await runner.run([Self.chaos] + command, timeout: .seconds(30), input: nil)
+                // Other suites of this pass journal real runs (owned by this test process); a
+                // journal that appeared meanwhile and is owned by anybody else came from `chaos`.
+                let foreign = Set(RunJournal.journalPaths(in: RunJournal.defaultDirectory)).subtracting(journalsBefore).filter {
+                    ((try? RunJournal.read(path: $0))?.header.ownerPID).map { $0 != getpid() } ?? false
+                }
+                #expect(foreign.isEmpty, "\(name) \(command[0]): bad input journaled a run: \(foreign.sorted())")
                 #expect(result.status == 254, "\(name) \(command[0]): status \(result.status): \(result.stderr.prefix(300))")
                 #expect(result.stderr.contains("\(path):\(position): error:"), "\(name) \(command[0]): \(result.stderr.prefix(300))")
             }
         }
-        // (Run journals are not compared here: other suites of this pass create real ones.)
         #expect(!FileManager.default.fileExists(atPath: out), "a run folder was created for bad input")
     }
 }
