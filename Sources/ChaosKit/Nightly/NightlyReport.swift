@@ -109,10 +109,11 @@ public enum NightlyReport {
                 if let s = f.shrunk {
                     lines.append("  - shrunk on \(s.backend): \(s.originalSteps) → \(s.steps) fault step(s) in \(s.tests) test run(s)\(s.complete ? "" : " (stopped by a limit)"): `\(s.path)`")
                     for step in s.timeline { lines.append("    - \(step)") }
-                    lines.append("  - replay: `\(s.replayCommand)` — \(s.replayReproduced ? "reproduces \(f.check)" : "did NOT reproduce")")
+                    let verdict = s.replaySkipped == true ? "not replayed (budget)" : s.replayReproduced ? "reproduces \(f.check)" : "did NOT reproduce"
+                    lines.append("  - replay: `\(s.replayCommand)` — \(verdict)")
                     if let real = s.reproducedOnBackend { lines.append("  - on \(summary.backend): \(real ? "reproduces" : "does not reproduce")") }
                 } else {
-                    lines.append("  - not shrunk")
+                    lines.append("  - not shrunk\(f.flake == nil || summary.backend != "sim" ? " (budget: a real-node shrink needs several runs of this schedule)" : "")")
                 }
             }
             lines.append("")

@@ -265,8 +265,13 @@ public struct NightlyRunner: Sendable {
             backend: shrinkBackend, options: item.options, check: finding.check, signature: finding.signature,
             workDirectory: onSimulator ? nil : "\(dir)/shrink"
         )
-        let limits = Shrinker.Limits(maxTests: c.shrinkTests ?? (onSimulator ? 400 : 40), deadline: deadline)
+        // On a real backend every candidate is a run of minutes: none may start that would end
+        // after the budget, and a shrink that could not run a single candidate is no shrink.
+        let limits = Shrinker.Limits(maxTests: c.shrinkTests ?? (onSimulator ? 400 : 40), deadline: deadline,
+                                     estimatedTest: onSimulator ? .zero : estimate)
+        if !onSimulator, ContinuousClock.now + estimate * 2 >= deadline { return finding }
         let result = await Shrinker.shrink(item.scenario, limits: limits, stillFails: oracle)
+        if !onSimulator, result.tests == 0 { return finding }
         let path = "\(folder)/shrunk.yaml"
         let fullPath = "\(c.outDirectory)/\(path)"
         do {
@@ -278,18 +283,24 @@ public struct NightlyRunner: Sendable {
         // Replay exactly as the printed command does: parse the file back, run, check.
         let command = replayCommand(path: fullPath, backend: shrinkBackend.name, seed: item.options.seed)
         var reproduced = false
+        var replaySkipped = false
+        // (On a real backend the replay may end up to a minute past the budget, no more.)
         if let replayed = try? ScenarioLoader.load(paths: [fullPath]).first {
-            var options = item.options
-            options.workDirectory = onSimulator ? nil : "\(dir)/replay"
-            if let history = try? await shrinkBackend.run(replayed, options: options) {
-                let checks = Checker.check(history, expectations: replayed.expectations)
-                reproduced = checks.contains { $0.id == finding.check && $0.passed == false && FindingSignature($0, history: history) == finding.signature }
-                _ = try? RunWriter.write(history: history, checks: checks, to: "\(dir)/replay")
+            if !onSimulator, ContinuousClock.now + .seconds(replayed.duration * c.timeScale + overhead) >= deadline + .seconds(60) {
+                replaySkipped = true
+            } else {
+                var options = item.options
+                options.workDirectory = onSimulator ? nil : "\(dir)/replay"
+                if let history = try? await shrinkBackend.run(replayed, options: options) {
+                    let checks = Checker.check(history, expectations: replayed.expectations)
+                    reproduced = checks.contains { $0.id == finding.check && $0.passed == false && FindingSignature($0, history: history) == finding.signature }
+                    _ = try? RunWriter.write(history: history, checks: checks, to: "\(dir)/replay")
+                }
             }
         }
         var shrunk = ShrunkFinding(
             backend: shrinkBackend.name, originalSteps: result.originalSteps, steps: result.steps, tests: result.tests,
-            complete: result.complete, path: path, replayCommand: command, replayReproduced: reproduced,
+            complete: result.complete, path: path, replayCommand: command, replayReproduced: reproduced, replaySkipped: replaySkipped ? true : nil,
             reproducedOnBackend: nil, timeline: result.scenario.steps.map(Self.describe)
         )
         // Shrunk in the simulator for a real backend: confirm on the backend if time is left.

@@ -101,6 +101,8 @@ public struct ShrunkFinding: Sendable, Codable {
     public var replayCommand: String
     /// Whether the written file, parsed back and run as the command runs it, failed the same check.
     public var replayReproduced: Bool
+    /// `true` when the replay was not run because it would have overrun the budget (real backends).
+    public var replaySkipped: Bool?
     /// Whether the shrunk schedule also failed on the nightly's (real) backend, when it was tried there.
     public var reproducedOnBackend: Bool?
     /// The fault steps, one line each (`t=60 host.powerOff host-2, healed t=90`).

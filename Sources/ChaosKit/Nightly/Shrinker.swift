@@ -19,10 +19,14 @@ public enum Shrinker {
         public var maxTests: Int
         /// Stop testing at this instant (the nightly's budget), if any.
         public var deadline: ContinuousClock.Instant?
+        /// How long one candidate run takes (real backends): none starts that would end after
+        /// ``deadline``.
+        public var estimatedTest: Duration
 
-        public init(maxTests: Int = 400, deadline: ContinuousClock.Instant? = nil) {
+        public init(maxTests: Int = 400, deadline: ContinuousClock.Instant? = nil, estimatedTest: Duration = .zero) {
             self.maxTests = maxTests
             self.deadline = deadline
+            self.estimatedTest = estimatedTest
         }
     }
 
@@ -102,7 +106,7 @@ public enum Shrinker {
         /// Whether `candidate` still fails (`false` once a limit is reached).
         mutating func fails(_ candidate: Scenario) async -> Bool {
             if let known = cache[candidate] { return known }
-            if tests >= limits.maxTests || (limits.deadline.map { ContinuousClock.now >= $0 } ?? false) {
+            if tests >= limits.maxTests || (limits.deadline.map { ContinuousClock.now + limits.estimatedTest >= $0 } ?? false) {
                 exhausted = true
                 return false
             }
