@@ -55,6 +55,21 @@ extension Chaos {
         }
 
         func run() async throws {
+            // SIGINT/SIGTERM: the run in progress heals its faults and tears its cluster down,
+            // the report covers what ended, and the exit status is 2.
+            let command = self
+            do {
+                try await Interruption.cancellingOnSignals { try await command.body() }
+            } catch let error as ExitCode where Interruption.wasInterrupted {
+                _ = error
+            }
+            if Interruption.wasInterrupted {
+                FileHandle.standardError.write(Data("chaos: interrupted; clusters torn down\n".utf8))
+                throw ExitCode(Exit.unknown)
+            }
+        }
+
+        func body() async throws {
             let scenarios = try ScenarioLoader.load(paths: corpus)
             let onSim = backend == "sim"
             let sampleCount = sample ?? (onSim ? 20 : 0)

@@ -96,4 +96,34 @@ import Testing
         let started = h.first { if case .electionStarted = $0 { true } else { false } }?.at ?? .zero
         #expect(h.first { if case .roleChanged(.master) = $0 { true } else { false } }?.at != started + .seconds(15), "host-3 was heard 3 s before the end")
     }
+
+    @Test func isolationResponseFinishingAfterTheHeal_isReportedToTheMaster() {
+        // A shutdown response waits for storage and completes after the host is back in the
+        // cluster (found by the netns nightly, seed 3): the slave reports the VM so the master
+        // restarts it (INV-I9). A VM reported failed that already runs elsewhere is left alone.
+        var h = AgentHarness(myself: "host-1", config: TimelineTests.cluster(["host-1", "host-2"]))
+        h.handle(.vmPowerStateChanged(vm: "vm-1", poweredOn: true, reason: nil))
+        h.advance(to: .seconds(30)) { h in
+            if h.isMultiple(of: .seconds(1)) {
+                if h.instance.role == .election { h.receive(.masterAnnounce(TimelineTests.candidate("host-2")), from: "host-2") }
+                if h.instance.role == .slave { h.receive(.masterHeartbeat(.init(master: "host-2", configVersion: 1, datastoreReach: [:])), from: "host-2") }
+            }
+        }
+        #expect(h.instance.role == .slave)
+        h.handle(.vmPowerStateChanged(vm: "vm-1", poweredOn: false, reason: .isolationResponse))
+        h.advance(to: .seconds(33)) { h in
+            if h.isMultiple(of: .seconds(1)) { h.receive(.masterHeartbeat(.init(master: "host-2", configVersion: 1, datastoreReach: [:])), from: "host-2") }
+        }
+        let reported = h.sent.contains { entry in
+            if case .slaveHeartbeat(let hb) = entry.message, entry.at > .seconds(30) { hb.failedVMs.contains("vm-1") } else { false }
+        }
+        #expect(reported)
+    }
+
+    @Test func slaveReportOfAVMRunningElsewhere_isNotARestart() {
+        var h = Self.master(incarnation: 1)
+        h.receive(.slaveHeartbeat(.init(host: "host-1", poweredOn: [], accessibleDatastores: ["ds-1", "ds-2"], failedVMs: ["vm-2"], configVersion: 1, incarnation: 1)), from: "host-1")
+        h.advance(to: .seconds(110))
+        #expect(h.first { if case .restartIssued(vm: "vm-2", _, _, _) = $0 { true } else { false } } == nil, "vm-2 runs on the master itself")
+    }
 }

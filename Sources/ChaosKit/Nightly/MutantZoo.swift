@@ -149,7 +149,7 @@ public struct MutantZoo: Sendable {
             }
         }
         var results: [MutantResult] = []
-        for bug in c.bugs {
+        for bug in c.bugs where !Task.isCancelled {
             let mutantStart = clock.now
             var result = MutantResult(bug: bug.rawValue, summary: bug.summary, caught: false, first: nil, catches: [], checks: [],
                                       runs: 0, errors: 0, wallSeconds: 0)
@@ -157,10 +157,11 @@ public struct MutantZoo: Sendable {
             let order = Self.order(jobs: jobs, first: c.priority[bug.rawValue] ?? [])
             let batchSize = c.stopAtFirstCatch ? c.parallel : max(order.count, 1)
             var batchStart = 0
-            batches: while batchStart < order.count {
+            batches: while batchStart < order.count, !Task.isCancelled {
                 let batch = Array(order[batchStart..<min(batchStart + batchSize, order.count)])
                 batchStart += batch.count
                 let histories = await runAll(batch, jobs: jobs, bugs: [bug], label: bug.rawValue)
+                if Task.isCancelled { break batches }  // runs cut short by SIGINT/SIGTERM are not judged
                 for (index, history) in histories {
                     let job = jobs[index]
                     result.runs += 1

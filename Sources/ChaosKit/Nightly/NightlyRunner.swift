@@ -114,6 +114,9 @@ public struct NightlyRunner: Sendable {
         var index: UInt64 = 0
         var consecutiveErrors = 0
         while true {
+            // SIGINT/SIGTERM to `chaos` cancels: the run in progress tears its cluster down and
+            // is not counted; the summary covers the runs that ended.
+            if Task.isCancelled { break }
             if let maxRuns = c.maxRuns, summary.runs >= maxRuns { break }
             let seed = c.startSeed &+ index
             let (scenario, _) = ScheduleGenerator.generate(seed: seed, options: c.generator)
@@ -135,6 +138,7 @@ public struct NightlyRunner: Sendable {
             do {
                 history = try await c.backend.run(scenario, options: options)
             } catch {
+                if Task.isCancelled { break }
                 summary.runs += 1
                 summary.errors += 1
                 if summary.errorMessages.count < 20 { summary.errorMessages.append("seed \(seed): \(error)") }
@@ -146,6 +150,7 @@ public struct NightlyRunner: Sendable {
                 }
                 continue
             }
+            if Task.isCancelled { break }
             consecutiveErrors = 0
             let wall = runStart.duration(to: clock.now).inSeconds
             summary.runs += 1
@@ -222,7 +227,7 @@ public struct NightlyRunner: Sendable {
         for (position, id) in ranked.enumerated() {
             guard var item = pending[id] else { continue }
             let now = clock.now
-            if now < deadline {
+            if now < deadline, !Task.isCancelled {
                 let share = now.duration(to: deadline) / (ranked.count - position)
                 c.progress?("triage \(id): \(item.finding.check) (\(item.finding.count) run(s))")
                 item.finding = await triage(item, deadline: min(deadline, now + share), overhead: overhead)

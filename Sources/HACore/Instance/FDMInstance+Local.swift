@@ -27,6 +27,11 @@ extension FDM.Instance {
                         directives.append(.powerOnVM(vm))
                     }
                 }
+            } else if wasOn, reason == .isolationResponse, !isActingMaster, !unreportedFailures.contains(vm) {
+                // Powered off by this host's isolation response: the master restarts it (INV-I9).
+                // It learns so from the poweron file while this host stays isolated; when the
+                // network came back first (the response raced the heal), only this report tells it.
+                unreportedFailures.append(vm)
             }
         }
         guard hostdAvailable, started else { return }

@@ -210,7 +210,9 @@ extension FDM.Instance {
             }
         }
         for vm in heartbeat.poweredOn { master?.restarts[vm].map { _ in masterVMRunning(vm, on: sender, now, into: &directives) } }
-        for vm in heartbeat.failedVMs {
+        // A VM reported failed that already runs elsewhere (restarted meanwhile) needs nothing.
+        let runningElsewhere = knownRunningVMs(master ?? state).subtracting(heartbeat.poweredOn)
+        for vm in heartbeat.failedVMs where !runningElsewhere.contains(vm) {
             noteVMFailure(vm, on: sender, reason: "reported by slave", now, into: &directives)
         }
     }
