@@ -97,4 +97,50 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: "/var/lib/hachaos/journal/\(id).jsonl"), "journal left: the teardown did not finish")
         #expect(!ps.contains(out), "processes left")
     }
+
+    @Test(.enabled(if: ready, "runs in its own pass (HACHAOS_REAL_NODES=1, root, ip netns, iptables, built binaries)"), .timeLimit(.minutes(3)))
+    func sigterm_midNightly_tearsDownWritesTheSummaryAndExits2() async throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("hac-sigterm-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let log = out + "/chaos.log"
+        let chaos = try ChildProcess.spawn(
+            executable: Self.chaos, argv: [Self.chaos, "nightly", "--backend", "netns", "--budget", "10m", "--time-scale", "0.2", "--seed", "1", "--out", out + "/nightly"],
+            environment: ProcessInfo.processInfo.environment, stdout: .appendFile(log), stderr: .appendFile(log)
+        )
+        // Wait until the first schedule's cluster is journaled by this chaos process (the run is live).
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(60)
+        var id: String?
+        while clock.now < deadline {
+            if let journal = RunJournal.journalPaths(in: RunJournal.defaultDirectory).lazy
+                .compactMap({ try? RunJournal.read(path: $0) }).first(where: { $0.header.ownerPID == chaos.pid }) {
+                id = journal.header.runID.rawValue
+                break
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        guard let run = id else {
+            chaos.signal(SIGKILL)
+            _ = await chaos.wait(timeout: .seconds(10))
+            _ = try? await ProcessCommandRunner().run([Self.chaos, "clean"], timeout: .seconds(60), input: nil)
+            Issue.record("the nightly's first run never became live: \(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").suffix(1000))")
+            return
+        }
+        // Seed 1's first fault is at model 60 s (12 s at scale 0.2, after bring-up): signal with it in place.
+        try await Task.sleep(for: .seconds(16))
+        chaos.signal(SIGTERM)
+        let status = await chaos.wait(timeout: .seconds(90))
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(status == 2, "exit status \(String(describing: status)): \(text.suffix(2000))")
+        #expect(FileManager.default.fileExists(atPath: out + "/nightly/summary.md"), "no summary after the signal")
+        let summary = (try? String(contentsOfFile: out + "/nightly/summary.md", encoding: .utf8)) ?? ""
+        #expect(!summary.contains("swarm-1"), "the run cut short was judged: \(summary.prefix(1500))")
+        let runner = ProcessCommandRunner()
+        let netns = try await runner.run(["ip", "netns", "list"], timeout: .seconds(10), input: nil).stdout
+        let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
+        #expect(!netns.contains("hac-\(run)"), "namespaces left: \(netns)")
+        #expect(!mounts.contains(run), "mounts left")
+        #expect(!FileManager.default.fileExists(atPath: "/var/lib/hachaos/journal/\(run).jsonl"), "journal left: the teardown did not finish")
+    }
 }
