@@ -126,4 +126,21 @@ import Testing
         h.advance(to: .seconds(110))
         #expect(h.first { if case .restartIssued(vm: "vm-2", _, _, _) = $0 { true } else { false } } == nil, "vm-2 runs on the master itself")
     }
+
+    @Test func isolatedMasterPoweringOffItsOwnVM_restartsItWhenTheIsolationClears() {
+        // 5.0: an isolated master applies the response at T5. Its network comes back at T10 and it
+        // stays master: the VM it powered off must be restarted (by itself, nobody else knows).
+        var h = TimelineTests.masterWithSlave(settings: .v50)
+        #expect(h.instance.role == .master)
+        h.isolationAddressAnswers = false
+        h.advance(to: .seconds(110))
+        #expect(h.first { if case .isolationResponseApplied(vm: "vm-2", _, _) = $0 { true } else { false } } != nil)
+        h.isolationAddressAnswers = true
+        h.advance(to: .seconds(140)) { h in
+            if h.isMultiple(of: .seconds(1)) { h.receive(Self.heartbeat(["vm-1"], incarnation: nil), from: "host-1") }
+        }
+        #expect(h.instance.role == .master)
+        #expect(h.first { if case .vmFailureDetected(vm: "vm-2", _, _) = $0 { true } else { false } } != nil)
+        #expect(h.first { if case .restartIssued(vm: "vm-2", _, _, _) = $0 { true } else { false } } != nil)
+    }
 }

@@ -82,6 +82,9 @@ extension FDM.Instance {
             directives.append(.releaseProtectedList(ds))
             record(.lockReleased(ds, reason: reason), now, into: &directives)
         }
+        // Failures this master knew of and had not yet restarted are handed on: reported to the
+        // next master in this host's slave heartbeats (it skips VMs it sees running).
+        for vm in state.restarts.keys.sorted() where !unreportedFailures.contains(vm) { unreportedFailures.append(vm) }
         master = nil
     }
 

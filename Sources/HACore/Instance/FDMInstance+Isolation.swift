@@ -65,6 +65,9 @@ extension FDM.Instance {
         if master != nil, !bugs.contains(.isolatedMasterKeepsLocks) {
             stepDownLocksOnly(reason: "isolation", now, into: &directives)
         }
+        // An isolated master restarts nothing; the failures it knew of are kept for whichever
+        // master acts next (itself once the isolation clears, or another via slave heartbeats).
+        for vm in (master?.restarts.keys.sorted() ?? []) where !unreportedFailures.contains(vm) { unreportedFailures.append(vm) }
         master?.restarts = [:]
         writePowerOnFileIfChanged(force: false, now, into: &directives)
     }
@@ -170,6 +173,9 @@ extension FDM.Instance {
             }
         } else {
             directives.append(.powerOffVM(vm.id, reason: .isolationResponse))
+            // Reported to the master once this host is back (or restarted by this host if it
+            // stays master): the poweron file alone misses a heal before the master's next read.
+            if localVMs[vm.id] != nil, !unreportedFailures.contains(vm.id) { unreportedFailures.append(vm.id) }
             localVMs.removeValue(forKey: vm.id)
             monitoring.removeValue(forKey: vm.id)
             writePowerOnFileIfChanged(force: false, now, into: &directives)

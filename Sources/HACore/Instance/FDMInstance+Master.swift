@@ -94,6 +94,17 @@ extension FDM.Instance {
         }
         master = state
         guard isActingMaster else { return }
+        if !unreportedFailures.isEmpty {
+            // Local VMs that failed, or that this host's isolation response powered off, while
+            // it could not act as master (isolated, or before it won an election): this master
+            // restarts them itself, unless they already run elsewhere.
+            let running = knownRunningVMs(state)
+            let failed = unreportedFailures
+            unreportedFailures = []
+            for vm in failed where !running.contains(vm) {
+                noteVMFailure(vm, on: myself, reason: "failed while this host could not act as master", now, into: &directives)
+            }
+        }
         if now >= state.nextRenew {
             for ds in state.owned.sorted() {
                 directives.append(.renewProtectedList(ds, vms: protectedVMs(on: ds)))
@@ -327,7 +338,9 @@ extension FDM.Instance {
 
     mutating func onPowerOnFileRead(host: HostID, file: PowerOnFile?, markers: Set<VMID>, _ now: Instant, into directives: inout [FDM.Directive]) {
         guard var member = master?.members[host], let file else { return }
-        let previous = member.powerOnFileRead ? member.reportedVMs : nil
+        // Before the first read of the file, what the host last reported in its slave heartbeats
+        // is what ran there (a host that rebooted while partitioned writes an empty file).
+        let previous = member.powerOnFileRead || member.isSlave ? member.reportedVMs : nil
         member.lastPowerOnFile = file
         member.powerOnFileRead = true
         if member.state == .dead {
