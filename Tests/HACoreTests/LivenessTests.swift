@@ -143,4 +143,34 @@ import Testing
         #expect(h.first { if case .vmFailureDetected(vm: "vm-2", _, _) = $0 { true } else { false } } != nil)
         #expect(h.first { if case .restartIssued(vm: "vm-2", _, _, _) = $0 { true } else { false } } != nil)
     }
+
+    @Test func shutdownResponseCompletingAfterTheIsolationCleared_onAMaster_restartsTheVM() {
+        // The guest shutdown outlives the isolation: when the VM is finally off, this host is
+        // the acting master again and restarts it itself.
+        var h = AgentHarness(myself: "host-2", settings: .v50, config: TimelineTests.cluster(["host-1", "host-2"], response: .shutdown))
+        h.heartbeatCounters["host-1"] = 7
+        h.handle(.vmPowerStateChanged(vm: "vm-2", poweredOn: true, reason: nil))
+        h.advance(to: .seconds(100)) { h in
+            if h.isMultiple(of: .seconds(1)) {
+                if h.instance.role == .master {
+                    h.receive(Self.heartbeat(["vm-1"], incarnation: nil), from: "host-1")
+                } else {
+                    h.receive(.election(TimelineTests.candidate("host-1")), from: "host-1")
+                }
+            }
+        }
+        h.isolationAddressAnswers = false
+        h.advance(to: .seconds(110))
+        #expect(h.first { if case .isolationResponseApplied(vm: "vm-2", response: .shutdown, _) = $0 { true } else { false } } != nil)
+        h.isolationAddressAnswers = true
+        h.advance(to: .seconds(120)) { h in
+            if h.isMultiple(of: .seconds(1)) { h.receive(Self.heartbeat(["vm-1"], incarnation: nil), from: "host-1") }
+        }
+        #expect(h.instance.role == .master && h.first { if case .isolationCleared = $0 { true } else { false } } != nil)
+        h.handle(.vmPowerStateChanged(vm: "vm-2", poweredOn: false, reason: .isolationResponse))
+        h.advance(to: .seconds(140)) { h in
+            if h.isMultiple(of: .seconds(1)) { h.receive(Self.heartbeat(["vm-1"], incarnation: nil), from: "host-1") }
+        }
+        #expect(h.first { if case .restartIssued(vm: "vm-2", _, _, _) = $0 { true } else { false } } != nil)
+    }
 }

@@ -27,11 +27,18 @@ extension FDM.Instance {
                         directives.append(.powerOnVM(vm))
                     }
                 }
-            } else if wasOn, reason == .isolationResponse, !isActingMaster, !unreportedFailures.contains(vm) {
+            } else if wasOn, reason == .isolationResponse {
                 // Powered off by this host's isolation response: the master restarts it (INV-I9).
                 // It learns so from the poweron file while this host stays isolated; when the
-                // network came back first (the response raced the heal), only this report tells it.
-                unreportedFailures.append(vm)
+                // network came back first (the response raced the heal), only this report tells it
+                // — or this host restarts it itself when it is the acting master by then.
+                if isActingMaster, let state = master {
+                    if !knownRunningVMs(state).contains(vm) {
+                        noteVMFailure(vm, on: myself, reason: "powered off by the isolation response", now, into: &directives)
+                    }
+                } else if !unreportedFailures.contains(vm) {
+                    unreportedFailures.append(vm)
+                }
             }
         }
         guard hostdAvailable, started else { return }
