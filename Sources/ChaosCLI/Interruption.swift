@@ -1,3 +1,4 @@
+import ArgumentParser
 import Dispatch
 import Foundation
 import Synchronization
@@ -33,5 +34,20 @@ enum Interruption {
             for source in sources { source.cancel() }
         }
         return try await task.value
+    }
+
+    /// Runs a command body that ends by throwing its `ExitCode`: on SIGINT/SIGTERM the run in
+    /// progress heals its faults and tears its cluster down, the body's report covers what
+    /// ended, and the command exits 2 whatever status the body chose.
+    static func runReportingInterruption(_ body: @escaping @Sendable () async throws -> Void) async throws {
+        do {
+            try await cancellingOnSignals(body)
+        } catch is ExitCode where wasInterrupted {
+            // Replaced by the interruption's status below.
+        }
+        if wasInterrupted {
+            FileHandle.standardError.write(Data("chaos: interrupted; clusters torn down\n".utf8))
+            throw ExitCode(Exit.unknown)
+        }
     }
 }

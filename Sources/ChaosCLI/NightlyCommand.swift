@@ -117,18 +117,8 @@ extension Chaos {
         }
 
         func run() async throws {
-            // SIGINT/SIGTERM: the run in progress heals its faults and tears its cluster down,
-            // the report covers what ended, and the exit status is 2.
             let command = self
-            do {
-                try await Interruption.cancellingOnSignals { try await command.body() }
-            } catch let error as ExitCode where Interruption.wasInterrupted {
-                _ = error
-            }
-            if Interruption.wasInterrupted {
-                FileHandle.standardError.write(Data("chaos: interrupted; clusters torn down\n".utf8))
-                throw ExitCode(Exit.unknown)
-            }
+            try await Interruption.runReportingInterruption { try await command.body() }
         }
 
         func body() async throws {
