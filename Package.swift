@@ -71,10 +71,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The system libcurl, and non-variadic C wrappers over it for the Docker Engine client.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "CurlShim", dependencies: ["CCurl"]),
         // Scenarios, checker, backends, reports.
         .target(
             name: "ChaosKit",
-            dependencies: ["HACore", "HASim", "HAWire", "HostKit", .product(name: "Yams", package: "Yams")],
+            dependencies: ["HACore", "HASim", "HAWire", "HostKit", "CurlShim", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         .target(name: "HATestKit", dependencies: ["HACore", "HASim", "ChaosKit"], swiftSettings: swiftSettings),
