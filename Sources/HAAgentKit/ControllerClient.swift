@@ -183,7 +183,7 @@ public actor ControllerClient {
         do {
             var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.seconds(2))
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             #if os(Linux)
             // TCP_USER_TIMEOUT (18): give up a session whose data stays unacknowledged (a
             // partitioned controller) after 10 s instead of the kernel's ~15 min.
