@@ -14,7 +14,7 @@ struct Chaos: AsyncParsableCommand {
         Exit codes: 0 every check passed, 1 a check failed, 2 inconclusive or infrastructure \
         failure, 254 bad arguments or scenario, 255 crash.
         """,
-        subcommands: [Run.self, Simulate.self, Validate.self, List.self, Report.self, Clean.self, Matrix.self, Nightly.self, Mutants.self]
+        subcommands: [Run.self, Simulate.self, Validate.self, List.self, Report.self, Clean.self, Matrix.self, Nightly.self, Mutants.self, Compose.self]
     )
 
     static func main() async {

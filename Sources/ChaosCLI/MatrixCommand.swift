@@ -36,7 +36,7 @@ extension Chaos {
         @Option(name: .long, help: "Scenario file whose cluster and HA settings are the topology (default: the isolation rows' 4-host cluster).")
         var topology: String?
 
-        @Option(name: .long, help: "Backend: netns (the default: real nodes in Linux namespaces; root) or sim (virtual time, deterministic, any user).")
+        @Option(name: .long, help: "Backend: netns (the default: real nodes in Linux namespaces; root), compose (Docker containers; root) or sim (virtual time, deterministic, any user).")
         var backend: String = "netns"
 
         @Option(name: .long, help: "Multiply every protocol duration and scenario time by this factor.")
@@ -59,7 +59,8 @@ extension Chaos {
 
         func validate() throws {
             guard timeScale > 0, timeScale <= 100 else { throw ValidationError("--time-scale must be in (0, 100], got \(timeScale)") }
-            guard ["sim", "netns"].contains(backend) else { throw ValidationError("unknown backend \"\(backend)\"; available: sim, netns") }
+            guard ["sim", "netns", "compose"].contains(backend) else { throw ValidationError("unknown backend \"\(backend)\"; available: sim, netns, compose") }
+            if backend == "compose", geteuid() != 0 { throw ValidationError("the compose backend needs root; run as root, or pass --backend sim") }
             guard (1...16).contains(parallel) else { throw ValidationError("--parallel must be in 1...16") }
             if backend == "netns", geteuid() != 0 {
                 throw ValidationError("the netns backend (the default) builds namespaces, mounts and iptables rules and needs root; run as root, or pass --backend sim for the simulator")
@@ -77,17 +78,21 @@ extension Chaos {
         func body() async throws {
             let matrix = try plan()
             let outDir = out ?? RunStore.defaultDirectory(scenarios: ["matrix"])
-            if backend == "netns", parallel > 1 {
+            if backend != "sim", parallel > 1 {
                 // Reap dead runs once, before the parallel runs start (they skip their own reaping).
                 let report = await Reaper.clean(runID: nil, journalDir: RunJournal.defaultDirectory, runner: ProcessCommandRunner())
                 if !report.removed.isEmpty, !quiet { print("reaped \(report.removed.count) leftovers of dead runs") }
             }
-            let clusterBackend: any ClusterBackend = backend == "netns" ? NetnsBackend(reapDeadRuns: parallel == 1) : SimBackend()
+            let clusterBackend: any ClusterBackend = switch backend {
+            case "netns": NetnsBackend(reapDeadRuns: parallel == 1)
+            case "compose": ComposeBackend(reapDeadRuns: parallel == 1)
+            default: SimBackend()
+            }
             let runner = MatrixRunner(
                 matrix: matrix, backend: clusterBackend, timeScale: timeScale, seed: seed,
                 bugs: Set(bug.compactMap(FDM.Bug.init(rawValue:))), outDirectory: outDir, parallel: parallel,
                 // Real nodes run in real time: show each cell's story as it happens (one cell at a time only).
-                progress: !quiet && parallel == 1 && backend == "netns" ? { @Sendable _, line in print("  " + line) } : nil
+                progress: !quiet && parallel == 1 && backend != "sim" ? { @Sendable _, line in print("  " + line) } : nil
             )
             let verbose = !quiet
             if verbose {

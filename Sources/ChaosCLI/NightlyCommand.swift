@@ -48,7 +48,7 @@ extension Chaos {
             """
         )
 
-        @Option(name: .long, help: "Backend: sim (virtual time, any user), netns (real nodes, root) or compose (not available yet).")
+        @Option(name: .long, help: "Backend: sim (virtual time, any user), netns (real nodes in namespaces, root) or compose (real nodes in Docker containers, root; Scripts/node-image).")
         var backend: String = "sim"
 
         @Option(name: .long, help: "Wall-clock budget for runs and triage: 90s, 30m, 2h, 1h30m.")
@@ -74,11 +74,10 @@ extension Chaos {
 
         func validate() throws {
             switch backend {
-            case "sim", "netns": break
-            case "compose": throw ValidationError("the compose backend is not available yet; use --backend sim or netns")
-            default: throw ValidationError("unknown backend \"\(backend)\"; available: sim, netns")
+            case "sim", "netns", "compose": break
+            default: throw ValidationError("unknown backend \"\(backend)\"; available: sim, netns, compose")
             }
-            if backend == "netns", geteuid() != 0 { throw ValidationError("the netns backend needs root; run as root, or pass --backend sim") }
+            if backend != "sim", geteuid() != 0 { throw ValidationError("the \(backend) backend needs root; run as root, or pass --backend sim") }
             guard timeScale > 0, timeScale <= 100 else { throw ValidationError("--time-scale must be in (0, 100], got \(timeScale)") }
             guard (2...64).contains(hosts) else { throw ValidationError("--hosts must be in 2...64") }
             guard (1...100).contains(reruns) else { throw ValidationError("--reruns must be in 1...100") }
@@ -124,7 +123,11 @@ extension Chaos {
         func body() async throws {
             let startSeed = seed ?? Self.defaultSeed()
             let outDir = out ?? RunStore.defaultDirectory(scenarios: ["nightly"])
-            let backendImpl: any ClusterBackend = backend == "netns" ? NetnsBackend(reapDeadRuns: true) : SimBackend()
+            let backendImpl: any ClusterBackend = switch backend {
+            case "netns": NetnsBackend(reapDeadRuns: true)
+            case "compose": ComposeBackend(reapDeadRuns: true)
+            default: SimBackend()
+            }
             var generator = ScheduleGenerator.Options(hosts: hosts, vms: vms, finalQuietPeriod: finalQuiet, invariants: try invariantList())
             generator.kinds = try kindList()
             let quiet = self.quiet

@@ -5,8 +5,11 @@ import HACore
 
 /// Options shared by commands that run scenarios.
 struct RunFlags: ParsableArguments {
-    @Option(name: .long, help: "Backend: netns (the default: real nodes in Linux namespaces; root) or sim (virtual time, deterministic, any user).")
+    @Option(name: .long, help: "Backend: netns (the default: real nodes in Linux namespaces; root), compose (real nodes in Docker containers; root, a Docker daemon and the image from Scripts/node-image) or sim (virtual time, deterministic, any user).")
     var backend: String = "netns"
+
+    @Option(name: .long, help: "The node image of the compose backend.")
+    var nodeImage: String = ComposeLayout.defaultImage
 
     @Option(name: .long, help: "Multiply every protocol duration and scenario time by this factor.")
     var timeScale: Double = 1.0
@@ -25,9 +28,12 @@ struct RunFlags: ParsableArguments {
 
     func validate() throws {
         guard timeScale > 0, timeScale <= 100 else { throw ValidationError("--time-scale must be in (0, 100], got \(timeScale)") }
-        guard ["sim", "netns"].contains(backend) else { throw ValidationError("unknown backend \"\(backend)\"; available: sim, netns") }
+        guard ["sim", "netns", "compose"].contains(backend) else { throw ValidationError("unknown backend \"\(backend)\"; available: sim, netns, compose") }
         if backend == "netns", geteuid() != 0 {
             throw ValidationError("the netns backend (the default) builds namespaces, mounts and iptables rules and needs root; run as root, or pass --backend sim for the simulator")
+        }
+        if backend == "compose", geteuid() != 0 {
+            throw ValidationError("the compose backend enters containers' namespaces (iptables, mounts) and needs root; run as root, or pass --backend sim for the simulator")
         }
         for name in bug where FDM.Bug(rawValue: name) == nil {
             throw ValidationError("unknown --bug \"\(name)\"; known: \(FDM.Bug.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -39,6 +45,7 @@ struct RunFlags: ParsableArguments {
     func makeBackend(parallel: Int = 1) -> any ClusterBackend {
         switch backend {
         case "netns": NetnsBackend(reapDeadRuns: parallel == 1)
+        case "compose": ComposeBackend(image: nodeImage, reapDeadRuns: parallel == 1)
         default: SimBackend()
         }
     }
@@ -58,6 +65,7 @@ extension Chaos {
               chaos run faults/ --time-scale 0.2 --parallel 4          # the corpus on real nodes (root)
               chaos run faults/host-failure.yaml --backend sim --seed 7
               chaos run faults/isolation-row-05.yaml --backend sim --bug noOwnershipCheck   # must fail
+              chaos run faults/host-failure.yaml --backend compose --time-scale 0.2    # Docker containers (Scripts/node-image first)
             """
         )
 
@@ -90,7 +98,7 @@ extension Chaos {
             let outDir = out ?? RunStore.defaultDirectory(scenarios: scenarios.map(\.name))
             // One scenario in the default store: its folder is the run folder itself.
             let flat = out == nil && scenarios.count == 1
-            if flags.backend == "netns", parallel > 1 {
+            if flags.backend != "sim", parallel > 1 {
                 // Reap dead runs once, before the parallel runs start (they skip their own reaping).
                 let report = await Reaper.clean(runID: nil, journalDir: RunJournal.defaultDirectory, runner: ProcessCommandRunner())
                 if !report.removed.isEmpty, !flags.quiet { print("reaped \(report.removed.count) leftovers of dead runs") }

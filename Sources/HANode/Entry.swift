@@ -26,6 +26,9 @@ struct HANodeCommand: ParsableCommand {
     @Option(name: .customLong("join-cgroup"), help: "A cgroup folder to join before starting anything (repeatable): power-off and freeze act on it.")
     var joinCgroups: [String] = []
 
+    @Option(name: .customLong("hold-while"), help: "Start nothing while this file exists (the compose backend starts every container first, then releases all nodes at once).")
+    var holdWhile: String?
+
     func validate() throws {
         guard watchdogDelayMs >= 0 else { throw ValidationError("--watchdog-delay-ms must not be negative") }
     }
@@ -40,6 +43,11 @@ struct HANodeCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("ha-node: cannot join cgroup \(cgroup): \(error)\n".utf8))
                 throw ExitCode(1)
             }
+        }
+        if let holdWhile {
+            // Bounded: a harness that died before releasing the node must not leave it waiting forever.
+            let deadline = Date().addingTimeInterval(120)
+            while FileManager.default.fileExists(atPath: holdWhile), Date() < deadline { usleep(5_000) }
         }
         let options = NodeWatchdog.Options(
             nodeDirectory: nodeDir, host: HostID(host), hostdPath: hostd, agentPath: agent,

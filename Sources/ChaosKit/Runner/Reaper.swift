@@ -11,7 +11,8 @@ import Foundation
 ///    failures count as success. `process` entries are never undone by their recorded PID
 ///    (it may have been reused): phase 1 covered them. `shared` entries are skipped while
 ///    another run is alive (that run's own journal will remove them).
-/// 3. **Sweep** by name, for anything no journal recorded: namespaces `hac-<run>-…`, links
+/// 3. **Sweep** by label and name, for anything no journal recorded: Docker containers and
+///    networks labelled `hachaos.run=<run>` (when a daemon answers), namespaces `hac-<run>-…`, links
 ///    `hac<run>…`, mounts under `/run/hachaos/<run>` or named `hac-<run>…`, cgroups
 ///    `hachaos/<run>`, the folder `/run/hachaos/<run>`.
 ///
@@ -27,7 +28,7 @@ public enum Reaper {
     /// - Returns: what was removed and what could not be.
     public static func clean(
         runID: RunID?, journalDir: String = RunJournal.defaultDirectory, runner: any CommandRunner,
-        system: SystemPaths = .live, timeout: Duration = .seconds(10)
+        system: SystemPaths = .live, timeout: Duration = .seconds(10), engine: DockerEngine = DockerEngine()
     ) async -> ReaperReport {
         var report = ReaperReport()
         let executor = NetnsActionExecutor(runner: runner, commandTimeout: timeout, tolerateGone: true)
@@ -43,6 +44,9 @@ public enum Reaper {
         }
         var live = liveRuns(journalDirs: [journalDir, system.sharedJournalDirectory], system: system)
         let netnsNames = await listNetns(runner, timeout: timeout, report: &report)
+        // Containers and networks of the compose backend, by their `hachaos.run` label (only
+        // when a Docker daemon answers; tests with a fake system leave Docker alone).
+        let docker = system == .live ? await DockerLeftovers.list(engine: engine) : DockerLeftovers()
         let linkNames = await listLinks(runner, timeout: timeout, report: &report)
         let mounts = system.mountTable()
         let targets: Set<RunID>
@@ -56,6 +60,7 @@ public enum Reaper {
             found.formUnion(mounts.compactMap { runIDOfMount(source: $0.source, mountPoint: $0.mountPoint, system: system) })
             found.formUnion(cgroupRunIDs(system))
             found.formUnion(runtimeRunIDs(system))
+            found.formUnion(docker.runIDs)
             targets = found.subtracting(live)
             report.liveRuns = live.sorted()
         }
@@ -124,7 +129,14 @@ public enum Reaper {
             }
         }
 
-        // 3. Sweep by name.
+        // 3. Sweep by label (Docker), then by name.
+        for argv in docker.undo(for: targets) {
+            if let failure = await DockerUndo.perform(argv, engine: engine) {
+                report.failures.append(failure)
+            } else {
+                report.removed.append(argv.dropFirst().joined(separator: " "))
+            }
+        }
         for name in await listNetns(runner, timeout: timeout, report: &report) where NetnsLayout.runID(ofNamespace: name).map(targets.contains) == true {
             await undo(["ip", "netns", "del", name], runner: runner, timeout: timeout, report: &report, label: "netns \(name)")
         }
@@ -196,6 +208,14 @@ public enum Reaper {
         _ argv: [String], runner: any CommandRunner, timeout: Duration, report: inout ReaperReport, label: String,
         quiet: Bool = false, shared: Bool = false
     ) async -> Bool {
+        if DockerUndo.isUndo(argv) {
+            guard let failure = await DockerUndo.perform(argv, engine: DockerEngine()) else {
+                if !quiet { report.removed.append(label) }
+                return true
+            }
+            report.failures.append(failure)
+            return false
+        }
         do {
             try await runner.runChecked(argv, timeout: timeout)
             if !quiet { report.removed.append(label) }
