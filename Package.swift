@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "HASim", targets: ["HASim"]),
         .library(name: "ChaosKit", targets: ["ChaosKit"]),
         .executable(name: "crash-writer", targets: ["CrashWriter"]),
+        .executable(name: "chaos-bench", targets: ["ChaosBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -84,6 +85,12 @@ let package = Package(
         .executableTarget(
             name: "ChaosCLI",
             dependencies: ["ChaosKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        // Issue 8: measures the harness (Scripts/bench); not part of the tests.
+        .executableTarget(
+            name: "ChaosBench",
+            dependencies: ["ChaosKit", "HASim", "HACore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HACoreTests", dependencies: ["HACore", "HATestKit"], swiftSettings: swiftSettings),

@@ -101,9 +101,8 @@ public struct ProcessCommandRunner: CommandRunner {
             )
         }
         // Output usually reaches EOF with the exit; a grandchild holding the pipes gets 1 s.
-        for _ in 0..<100 where !output.reachedEOF {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+        // (Woken by the reader at EOF: polling here cost up to 10 ms per command.)
+        await output.waitForEOF(timeout: .seconds(1))
         output.stop()
         let (stdout, stderr) = output.snapshot()
         return CommandResult(status: status, stdout: stdout, stderr: stderr)
@@ -134,6 +133,9 @@ private final class OutputCollector: Sendable {
         var stderr = Data()
         var eof = false
         var stop = false
+        /// Resumed once the reader ends (EOF on both, or stopped).
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        var finished = false
     }
 
     private let limit: Int
@@ -147,6 +149,35 @@ private final class OutputCollector: Sendable {
     }
 
     var reachedEOF: Bool { state.withLock { $0.eof } }
+
+    /// Returns at EOF on both streams, or after `timeout`, whichever comes first.
+    func waitForEOF(timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.readerFinished() }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            _ = await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func readerFinished() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.finished || Task.isCancelled { return true }
+                    state.waiters.append(continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiters = state.withLock { state in
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }
+    }
 
     func stop() { state.withLock { $0.stop = true } }
 
@@ -181,8 +212,14 @@ private final class OutputCollector: Sendable {
                 }
             }
         }
-        state.withLock { $0.eof = open.isEmpty }
         _ = close(stdout)
         _ = close(stderr)
+        let waiters = state.withLock { state in
+            state.eof = open.isEmpty
+            state.finished = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
     }
 }

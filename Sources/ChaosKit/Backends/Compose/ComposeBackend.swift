@@ -87,7 +87,32 @@ public struct ComposeBackend: ClusterBackend {
         try ComposeFile.render(layout, limits: limits, header: header).write(toFile: layout.composeFilePath, atomically: true, encoding: .utf8)
     }
 
+    /// A cluster being run: its model, files and containers.
+    public struct Session: Sendable {
+        public let layout: ComposeLayout
+        public let cluster: NodeCluster
+        public let workDirectory: String
+        let deployment: ComposeDeployment
+    }
+
     public func run(_ scenario: Scenario, options: RunOptions) async throws -> History {
+        let session = try await bringUpContainers(scenario, options: options)
+        var result: Result<History, any Error>
+        do {
+            let start = try await startNodes(session, options: options)
+            result = .success(try await play(scenario, options: options, session: session, start: start))
+        } catch {
+            result = .failure(error)
+        }
+        // Teardown in a task of its own: a cancelled run (SIGINT/SIGTERM) still heals and removes everything.
+        let stats = await Task { await tearDown(session) }.value
+        options.progress?("torn down: \(stats)")
+        return try result.get()
+    }
+
+    /// Phase 1: reaps dead runs, writes the run's files and compose file, creates the network and
+    /// every container, starts the gateway and the controller. On failure, everything is removed.
+    public func bringUpContainers(_ scenario: Scenario, options: RunOptions) async throws -> Session {
         if let reason = await unavailableReason() { throw NodeClusterError(message: "compose backend: \(reason)") }
         let scale = options.timeScale
         let workDirectory = options.workDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("hachaos-\(UUID().uuidString.prefix(8))").path
@@ -113,7 +138,7 @@ public struct ComposeBackend: ClusterBackend {
         }
         try? runID.rawValue.write(toFile: workDirectory + "/run-id", atomically: true, encoding: .utf8)
         let deployment = ComposeDeployment(layout: layout, engine: engine, journal: journal, runner: runner, journalDirectory: journalDirectory, limits: limits)
-        var result: Result<History, any Error>
+        let session = Session(layout: layout, cluster: cluster, workDirectory: workDirectory, deployment: deployment)
         do {
             try Self.writeFiles(layout: layout, cluster: cluster, bugs: options.bugs, limits: limits, header: [
                 "HAChaos run \(runID) of scenario \(scenario.name) (time scale \(formatSeconds(scale))): the containers this run created.",
@@ -122,32 +147,45 @@ public struct ComposeBackend: ClusterBackend {
             options.progress?("run \(runID.rawValue): creating \(layout.services.count) containers on \(layout.subnet) (image \(image))")
             try await deployment.create()
             try await deployment.start([layout.gateway.name, layout.controller.name])
-            result = .success(try await play(scenario, options: options, cluster: cluster, deployment: deployment, layout: layout))
         } catch {
-            result = .failure(error)
+            _ = await Task { await tearDown(session) }.value
+            throw error
         }
-        // Teardown in a task of its own: a cancelled run (SIGINT/SIGTERM) still heals and removes everything.
-        let stats = await Task { await deployment.tearDown() }.value
-        options.progress?("torn down: \(stats)")
-        return try result.get()
+        return session
+    }
+
+    /// Phase 2: starts the host containers (each ha-node held), releases every node at once (run
+    /// time 0, returned), and powers the initial VMs on.
+    public func startNodes(_ session: Session, options: RunOptions) async throws -> ContinuousClock.Instant {
+        let cluster = session.cluster
+        // Every host container runs, its ha-node held; time 0 is the moment all are released
+        // together (as on netns, where the nodes are forked at time 0).
+        try await session.deployment.start(session.layout.hostServices.map(\.name))
+        cluster.markStart()
+        let start = ContinuousClock().now
+        for host in cluster.cluster.hosts { try? FileManager.default.removeItem(atPath: cluster.paths(host.id).controlDirectory + "/" + Self.holdFileName) }
+        try await cluster.placeInitialVMs(timeout: .seconds(30))
+        options.progress?("containers up, initial VMs placed after \(formatSeconds(start.duration(to: ContinuousClock().now).inSeconds)) s")
+        return start
+    }
+
+    /// Phase 3: heals what is in place, stops and removes every container and the network,
+    /// closes the journal. Never throws; the description says what happened.
+    public func tearDown(_ session: Session) async -> String {
+        await session.deployment.tearDown().description
     }
 
     // MARK: - Timeline
 
-    func play(_ scenario: Scenario, options: RunOptions, cluster: NodeCluster, deployment: ComposeDeployment, layout: ComposeLayout) async throws -> History {
+    func play(_ scenario: Scenario, options: RunOptions, session: Session, start: ContinuousClock.Instant) async throws -> History {
         let scale = options.timeScale
-        // Every host container runs, its ha-node held; time 0 is the moment all are released
-        // together (as on netns, where the nodes are forked at time 0).
-        try await deployment.start(layout.hostServices.map(\.name))
-        cluster.markStart()
+        let cluster = session.cluster
+        let deployment = session.deployment
+        let layout = session.layout
         let clock = ContinuousClock()
-        let start = clock.now
-        for host in scenario.cluster.hosts { try? FileManager.default.removeItem(atPath: cluster.paths(host.id).controlDirectory + "/" + Self.holdFileName) }
         func runTime() -> Double { start.duration(to: clock.now).inSeconds }
         func runTime(wall: Double) -> Double { wall - cluster.startWall }
         var hostPower: [HostPowerRecord] = scenario.cluster.hosts.map { HostPowerRecord(host: $0.id, start: 0, end: nil, cleanShutdown: false) }
-        try await cluster.placeInitialVMs(timeout: .seconds(30))
-        options.progress?("containers up, initial VMs placed after \(formatSeconds(runTime())) s")
 
         let progress = options.progress
         let sampler = Task {

@@ -25,67 +25,17 @@ public struct NetnsBackend: ClusterBackend {
     }
 
     public func run(_ scenario: Scenario, options: RunOptions) async throws -> History {
-        guard binaries.missing.isEmpty else {
-            throw NodeClusterError(message: "node binaries missing: \(binaries.missing.joined(separator: ", ")) (build them with `swift build`)")
-        }
-        let scale = options.timeScale
-        let workDirectory = options.workDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("hachaos-\(UUID().uuidString.prefix(8))").path
-        // A run starts from empty node and datastore folders (a reused --out must not mix evidence).
-        for leftover in ["nodes", "datastores"] { try? FileManager.default.removeItem(atPath: workDirectory + "/" + leftover) }
-        let ipStorage = Set(scenario.datastores.filter(\.isIPStorage).map(\.id))
-        let (network, reaped) = try await NetnsNetwork.prepare(
-            hosts: scenario.cluster.hosts.map { ($0.id, $0.datastores) }, datastores: scenario.datastores.map(\.id),
-            ipStorage: ipStorage, runDirectory: workDirectory, journalDirectory: journalDirectory, runner: runner,
-            reapDeadRuns: reapDeadRuns
-        )
-        if !reaped.removed.isEmpty { options.progress?("reaped \(reaped.removed.count) leftovers of dead runs") }
-        let layout = network.layout
-        // Recorded with the results: tools and tests can tell this run's resources from others'.
-        try? layout.runID.rawValue.write(toFile: workDirectory + "/run-id", atomically: true, encoding: .utf8)
-        options.progress?("run \(layout.runID.rawValue): bringing up \(layout.hosts.count) hosts on \(layout.subnet)")
-        do {
-            _ = try await network.bringUp()
-        } catch {
-            _ = await Task { await network.tearDown() }.value
-            throw error
-        }
-        var placements: [HostID: NodeCluster.Placement] = [:]
-        var extra: [HostID: [String]] = [:]
-        for host in layout.hosts {
-            placements[host.id] = .init(address: host.address, commandPrefix: layout.nodeCommandPrefix(host), datastoreRoot: NetnsLayout.datastoreRoot)
-            extra[host.id] = NetnsPlanner.cgroupControllers.flatMap { ["--join-cgroup", layout.cgroup($0, node: host.id.rawValue)] }
-        }
-        let cluster = NodeCluster(
-            runDirectory: workDirectory, scenario: scenario, settings: scenario.settings.scaled(by: scale),
-            placements: placements, gateway: layout.gateway.address, binaries: binaries
-        )
-        cluster.extraNodeArguments = extra
-        let controllerDir = workDirectory + "/controller"
-        cluster.controllerEndpoint = "\(layout.controller.address):\(Self.controllerAgentPort)"
-        cluster.extraEventFiles = [controllerDir + "/events.jsonl"]
-        cluster.rogueCommandPrefix = layout.controllerCommandPrefix
-        cluster.rogueAddress = layout.controller.address
-        var controllerProcess: ChildProcess?
+        let session = try await bringUpNetwork(scenario, options: options)
         var result: Result<History, any Error>
         do {
-            controllerProcess = try startController(layout: layout, cluster: cluster, directory: controllerDir)
-            result = .success(try await play(scenario, options: options, cluster: cluster, network: network, controller: controllerProcess))
+            let start = try await startNodes(session, options: options)
+            result = .success(try await play(scenario, options: options, cluster: session.cluster, network: session.network, controller: session.controller, start: start))
         } catch {
             result = .failure(error)
         }
         // Teardown runs in a task of its own: when the run was cancelled (SIGINT/SIGTERM to
         // `chaos`), the cancellation must not cut the healing short.
-        let startedController = controllerProcess
-        let stats = await Task {
-            if let controllerProcess = startedController, controllerProcess.isRunning {
-                controllerProcess.signal(SIGCONT)
-                controllerProcess.signal(SIGTERM)
-                if await controllerProcess.wait(timeout: .seconds(5)) == nil { controllerProcess.signal(SIGKILL); _ = await controllerProcess.wait(timeout: .seconds(5)) }
-            }
-            if let rogue = cluster.rogueProcess { rogue.signal(SIGKILL); _ = await rogue.wait(timeout: .seconds(5)) }
-            await cluster.stopAll(grace: .seconds(5))
-            return await network.tearDown()
-        }.value
+        let stats = await Task { await tearDown(session) }.value
         options.progress?("torn down: \(stats)")
         return try result.get()
     }
@@ -111,18 +61,15 @@ public struct NetnsBackend: ClusterBackend {
         }
     }
 
-    /// Starts the nodes, plays the timeline in real time, collects the history.
-    func play(_ scenario: Scenario, options: RunOptions, cluster: NodeCluster, network: NetnsNetwork, controller: ChildProcess?) async throws -> History {
+    /// Plays the timeline in real time on started nodes, collects the history.
+    /// `start` is the run's time 0 (``startNodes(_:options:)``).
+    func play(
+        _ scenario: Scenario, options: RunOptions, cluster: NodeCluster, network: NetnsNetwork, controller: ChildProcess?, start: ContinuousClock.Instant
+    ) async throws -> History {
         let controllerAddress = network.layout.controller.address
         let scale = options.timeScale
-        try cluster.prepareFiles(bugs: options.bugs)
-        cluster.markStart()
         let clock = ContinuousClock()
-        let start = clock.now
         var hostPower: [HostPowerRecord] = scenario.cluster.hosts.map { HostPowerRecord(host: $0.id, start: 0, end: nil, cleanShutdown: false) }
-        for host in scenario.cluster.hosts.map(\.id) { try cluster.startNode(host) }
-        try await cluster.placeInitialVMs(timeout: .seconds(30))
-        options.progress?("nodes up, initial VMs placed after \(formatSeconds(start.duration(to: clock.now).inSeconds)) s")
 
         // Out-of-band sampler of poweron files and markers.
         let progress = options.progress

@@ -14,10 +14,18 @@ public struct NetnsNetwork: Sendable {
     public let journalDirectory: String
     /// Timeout of each command.
     public let commandTimeout: Duration
+    /// How many steps of one group (``NetnsStep/group``: one host each) run at once in
+    /// bring-up and tear-down; 1 runs every step in order.
+    public let parallelism: Int
+
+    /// `HACHAOS_NETNS_PARALLELISM` when set (1 = strictly one step after another), else 8.
+    public static var defaultParallelism: Int {
+        ProcessInfo.processInfo.environment["HACHAOS_NETNS_PARALLELISM"].flatMap { Int($0) }.map { max(1, $0) } ?? 8
+    }
 
     public init(
         layout: NetnsLayout, journal: RunJournal, runner: any CommandRunner, journalDirectory: String = RunJournal.defaultDirectory,
-        planner: NetnsPlanner = NetnsPlanner(), commandTimeout: Duration = .seconds(20)
+        planner: NetnsPlanner = NetnsPlanner(), commandTimeout: Duration = .seconds(20), parallelism: Int = NetnsNetwork.defaultParallelism
     ) {
         self.layout = layout
         self.journal = journal
@@ -25,6 +33,47 @@ public struct NetnsNetwork: Sendable {
         self.planner = planner
         self.journalDirectory = journalDirectory
         self.commandTimeout = commandTimeout
+        self.parallelism = max(1, parallelism)
+    }
+
+    /// Splits steps into waves: a run of adjacent steps of one group, or a single step.
+    static func waves(_ steps: [NetnsStep]) -> [[NetnsStep]] {
+        var waves: [[NetnsStep]] = []
+        for step in steps {
+            if let group = step.group, let last = waves.last?.last, last.group == group {
+                waves[waves.count - 1].append(step)
+            } else {
+                waves.append([step])
+            }
+        }
+        return waves
+    }
+
+    /// Runs `body` for every step of `wave`, at most `parallelism` at once; the results in order.
+    func forEach<T: Sendable>(_ wave: [NetnsStep], _ body: @escaping @Sendable (NetnsStep) async -> T) async -> [T] {
+        if wave.count == 1 || parallelism == 1 {
+            var results: [T] = []
+            for step in wave { results.append(await body(step)) }
+            return results
+        }
+        return await withTaskGroup(of: (Int, T).self) { group in
+            var results = [T?](repeating: nil, count: wave.count)
+            var next = 0
+            while next < min(parallelism, wave.count) {
+                let i = next
+                group.addTask { (i, await body(wave[i])) }
+                next += 1
+            }
+            while let (i, value) = await group.next() {
+                results[i] = value
+                if next < wave.count {
+                    let j = next
+                    group.addTask { (j, await body(wave[j])) }
+                    next += 1
+                }
+            }
+            return results.map { $0! }
+        }
     }
 
     /// What an execution did.
@@ -99,26 +148,46 @@ public struct NetnsNetwork: Sendable {
         let start = clock.now
         var stats = Stats()
         let executor = NetnsActionExecutor(runner: runner, commandTimeout: commandTimeout, tolerateGone: false)
-        for step in planner.bringUp(layout) {
+        let journal = journal
+        // One step: journal it, carry it out, mark it created. Returns the commands run.
+        let perform: @Sendable (NetnsStep) async -> Result<Int, NetnsError> = { step in
             var seq: Int?
             if case .plan(let resource) = step.journal {
-                do {
+                do throws(JournalError) {
                     seq = try await journal.plan(resource)
                 } catch {
-                    throw NetnsError(code: .journal, message: error.description)
+                    return .failure(NetnsError(code: .journal, message: error.description))
                 }
             }
+            var commands = 0
             for action in step.actions {
-                stats.commands += try await executor.perform(action)
+                do throws(NetnsError) {
+                    commands += try await executor.perform(action)
+                } catch {
+                    return .failure(error)
+                }
             }
             if let seq {
-                do {
+                do throws(JournalError) {
                     try await journal.markCreated(seq)
                 } catch {
-                    throw NetnsError(code: .journal, message: error.description)
+                    return .failure(NetnsError(code: .journal, message: error.description))
                 }
             }
-            stats.steps += 1
+            return .success(commands)
+        }
+        // Waves of independent steps run concurrently; a wave ends before the next begins, and
+        // the first failure stops the bring-up after its wave (the journal lists what exists).
+        for wave in Self.waves(planner.bringUp(layout)) {
+            for result in await forEach(wave, perform) {
+                switch result {
+                case .success(let commands):
+                    stats.commands += commands
+                    stats.steps += 1
+                case .failure(let error):
+                    throw error
+                }
+            }
         }
         stats.duration = clock.now - start
         return stats
@@ -142,7 +211,10 @@ public struct NetnsNetwork: Sendable {
         for entry in entries.reversed() where entry.state != .removed && entry.name.hasPrefix("\(layout.runID.prefix)-s") {
             if await undo(entry, stats: &stats) { try? await journal.markRemoved(entry.seq) }
         }
-        for step in planner.tearDown(layout) {
+        let journal = journal
+        // One step: its actions unless it is shared and another run lives, then its journal
+        // entry marked removed if they all succeeded. Returns (ran, commands, failures).
+        let perform: @Sendable (NetnsStep) async -> (Bool, Int, [String]) = { step in
             var shared = false
             var known = true
             if case .remove(let kind, let name) = step.journal {
@@ -150,15 +222,17 @@ public struct NetnsNetwork: Sendable {
                 known = entry.map { $0.state != .removed } ?? false
                 shared = entry?.shared ?? false
             }
-            guard known else { continue }
+            guard known else { return (false, 0, []) }
             var ok = true
+            var commands = 0
+            var failures: [String] = []
             if !(shared && othersAlive) {
                 for action in step.actions {
-                    do {
-                        stats.commands += try await executor.perform(action)
+                    do throws(NetnsError) {
+                        commands += try await executor.perform(action)
                     } catch {
                         if shared, error.command?.isStillInUse == true { continue }
-                        stats.failures.append(error.description)
+                        failures.append(error.description)
                         ok = false
                     }
                 }
@@ -166,7 +240,14 @@ public struct NetnsNetwork: Sendable {
             if ok, case .remove(let kind, let name) = step.journal {
                 _ = try? await journal.markRemoved(kind: kind, name: name)
             }
-            stats.steps += 1
+            return (true, commands, failures)
+        }
+        for wave in Self.waves(planner.tearDown(layout)) {
+            for (ran, commands, failures) in await forEach(wave, perform) where ran {
+                stats.commands += commands
+                stats.failures += failures
+                stats.steps += 1
+            }
         }
         // Whatever the plan did not cover (a bring-up that failed half-way).
         for entry in await journal.outstanding.reversed() {

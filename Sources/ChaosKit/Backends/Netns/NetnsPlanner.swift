@@ -91,7 +91,7 @@ public struct NetnsPlanner: Hashable, Sendable {
                 // The node keeps no handle on the other nodes' mount namespaces.
                 .run(inNode + ["umount", "-l", mnt]),
             ]
-            steps.append(NetnsStep(journal: .plan(JournalResource(kind: .mount, name: file, undo: [["umount", "-l", file]])), actions: actions))
+            steps.append(NetnsStep(journal: .plan(JournalResource(kind: .mount, name: file, undo: [["umount", "-l", file]])), actions: actions, group: "mount-namespaces"))
         }
 
         // Cgroups.
@@ -113,7 +113,8 @@ public struct NetnsPlanner: Hashable, Sendable {
                     .run(["mkdir"] + dirs),
                     .writeFile(path: "\(layout.cgroup("pids", node: node))/pids.max", contents: "\(layout.limits.pids)"),
                     .writeFile(path: "\(layout.cgroup("memory", node: node))/memory.limit_in_bytes", contents: "\(layout.limits.memoryBytes)"),
-                ]
+                ],
+                group: "cgroups"
             ))
         }
 
@@ -132,13 +133,16 @@ public struct NetnsPlanner: Hashable, Sendable {
             journal: .plan(JournalResource(kind: .mount, name: Self.netnsRunDirectory, undo: [["umount", Self.netnsRunDirectory], ["rmdir", Self.netnsRunDirectory]], shared: true)),
             actions: []
         ))
-        for endpoint in layout.endpoints {
+        for (index, endpoint) in layout.endpoints.enumerated() {
             steps.append(NetnsStep(
                 journal: .plan(JournalResource(kind: .netns, name: endpoint.netns, undo: [["ip", "netns", "del", endpoint.netns]])),
                 actions: [
                     .run(["ip", "netns", "add", endpoint.netns]),
                     .run(["ip", "-n", endpoint.netns, "link", "set", "lo", "up"]),
-                ]
+                ],
+                // The first `ip netns add` alone: it may make /run/netns a bind mount of itself,
+                // which two at once would do twice.
+                group: index == 0 ? nil : "network-namespaces"
             ))
         }
         for endpoint in layout.endpoints {
@@ -152,18 +156,21 @@ public struct NetnsPlanner: Hashable, Sendable {
                     // Only the connected /24 route: no default route, no NAT.
                     .run(["ip", "-n", endpoint.netns, "addr", "add", "\(endpoint.address)/\(NetnsLayout.prefixLength)", "dev", eth]),
                     .run(["ip", "-n", endpoint.netns, "link", "set", eth, "up"]),
-                ]
+                ],
+                group: "veth"
             ))
         }
-        for host in layout.hosts {
-            for (chain, hook) in [(Self.inboundChain, "INPUT"), (Self.outboundChain, "OUTPUT")] {
+        // One wave per chain: the two chains of a namespace are never changed at once.
+        for (chain, hook) in [(Self.inboundChain, "INPUT"), (Self.outboundChain, "OUTPUT")] {
+            for host in layout.hosts {
                 steps.append(NetnsStep(
                     journal: .plan(JournalResource(kind: .chain, name: "\(host.netns)/\(chain)", undo: [
                         iptables(host.netns, ["-D", hook, "-j", chain]),
                         iptables(host.netns, ["-F", chain]),
                         iptables(host.netns, ["-X", chain]),
                     ])),
-                    actions: [.run(iptables(host.netns, ["-N", chain])), .run(iptables(host.netns, ["-A", hook, "-j", chain]))]
+                    actions: [.run(iptables(host.netns, ["-N", chain])), .run(iptables(host.netns, ["-A", hook, "-j", chain]))],
+                    group: "chain-\(chain)"
                 ))
             }
         }
@@ -179,26 +186,26 @@ public struct NetnsPlanner: Hashable, Sendable {
     public func tearDown(_ layout: NetnsLayout) -> [NetnsStep] {
         var steps: [NetnsStep] = []
         for node in layout.hosts.map(\.id.rawValue) + [NetnsLayout.controllerCgroup] {
-            steps.append(NetnsStep(journal: .none, actions: killCgroup(layout.cgroup("freezer", node: node))))
+            steps.append(NetnsStep(journal: .none, actions: killCgroup(layout.cgroup("freezer", node: node)), group: "kill-cgroups"))
         }
         for endpoint in layout.endpoints {
-            steps.append(NetnsStep(journal: .none, actions: [.signalNetns(netns: endpoint.netns, signal: "9")]))
+            steps.append(NetnsStep(journal: .none, actions: [.signalNetns(netns: endpoint.netns, signal: "9")], group: "kill-netns"))
         }
         for host in layout.hosts {
-            steps.append(NetnsStep(journal: .remove(.mount, name: host.mountNamespaceFile), actions: [.run(["umount", "-l", host.mountNamespaceFile])]))
+            steps.append(NetnsStep(journal: .remove(.mount, name: host.mountNamespaceFile), actions: [.run(["umount", "-l", host.mountNamespaceFile])], group: "mount-namespaces"))
         }
         let mnt = layout.mountNamespaceDirectory
         steps.append(NetnsStep(journal: .remove(.mount, name: mnt), actions: [.run(["umount", "-l", mnt])]))
         for host in layout.hosts {
             for chain in [Self.inboundChain, Self.outboundChain] {
-                steps.append(NetnsStep(journal: .remove(.chain, name: "\(host.netns)/\(chain)"), actions: []))
+                steps.append(NetnsStep(journal: .remove(.chain, name: "\(host.netns)/\(chain)"), actions: [], group: "chains"))
             }
         }
         for endpoint in layout.endpoints {
-            steps.append(NetnsStep(journal: .remove(.link, name: endpoint.veth), actions: [.run(["ip", "link", "del", endpoint.veth])]))
+            steps.append(NetnsStep(journal: .remove(.link, name: endpoint.veth), actions: [.run(["ip", "link", "del", endpoint.veth])], group: "veth"))
         }
         for endpoint in layout.endpoints {
-            steps.append(NetnsStep(journal: .remove(.netns, name: endpoint.netns), actions: [.run(["ip", "netns", "del", endpoint.netns])]))
+            steps.append(NetnsStep(journal: .remove(.netns, name: endpoint.netns), actions: [.run(["ip", "netns", "del", endpoint.netns])], group: "network-namespaces"))
         }
         steps.append(NetnsStep(
             journal: .remove(.mount, name: Self.netnsRunDirectory),
@@ -208,7 +215,8 @@ public struct NetnsPlanner: Hashable, Sendable {
         for node in (layout.hosts.map(\.id.rawValue) + [NetnsLayout.controllerCgroup]).reversed() {
             steps.append(NetnsStep(
                 journal: .remove(.cgroup, name: "hachaos/\(layout.runID.rawValue)/\(node)"),
-                actions: [.run(["rmdir"] + Self.cgroupControllers.map { layout.cgroup($0, node: node) })]
+                actions: [.run(["rmdir"] + Self.cgroupControllers.map { layout.cgroup($0, node: node) })],
+                group: "cgroups"
             ))
         }
         steps.append(NetnsStep(

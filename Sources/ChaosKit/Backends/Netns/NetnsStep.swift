@@ -12,10 +12,14 @@ public struct NetnsStep: Hashable, Sendable {
 
     public var journal: JournalOperation
     public var actions: [NetnsAction]
+    /// Adjacent steps with the same non-nil group touch disjoint resources (one host each) and
+    /// may be carried out concurrently; each still journals its resource before its first action.
+    public var group: String?
 
-    public init(journal: JournalOperation, actions: [NetnsAction]) {
+    public init(journal: JournalOperation, actions: [NetnsAction], group: String? = nil) {
         self.journal = journal
         self.actions = actions
+        self.group = group
     }
 
     /// The commands of the step, in order.

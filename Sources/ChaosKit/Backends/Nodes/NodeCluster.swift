@@ -167,31 +167,45 @@ public final class NodeCluster: @unchecked Sendable {
     public func markStart() { startWall = Date().timeIntervalSince1970 }
 
     /// Powers the scenario's initial VMs on through each host's hostd (waits for hostd to listen).
+    /// Hosts are served concurrently (each hostd starts its VMs one after another, in VM order).
     public func placeInitialVMs(timeout: Duration) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
-        for (vm, host) in scenario.initialPlacement.sorted(by: { $0.key < $1.key }) {
-            let client = HostdClient(socketPath: paths(host).hostdSocket, requestTimeout: timeout)
-            while true {
-                do {
-                    let response = try await client.send(.powerOn, vm: vm, reason: "initial")
-                    if response.ok { break }
-                    // The VM already runs on this host: a retry after a lost answer found the
-                    // first request done, or (short time scales, a loaded machine) the new master
-                    // restarted the protected-but-not-running VM here first. Either way it is placed.
-                    if response.reason?.contains("already powered on") == true { break }
-                    // A power-on of it is being carried out: ask again until it is done.
-                    if response.reason?.contains("in progress") == true, clock.now < deadline {
-                        try await Task.sleep(for: .milliseconds(200))
-                        continue
-                    }
-                    throw NodeClusterError(message: "initial power-on of \(vm) on \(host) failed: \(response.reason)")
-                } catch let error as NodeClusterError {
-                    throw error
-                } catch {
-                    guard clock.now < deadline else { throw NodeClusterError(message: "hostd of \(host) did not answer: \(error)") }
-                    try await Task.sleep(for: .milliseconds(100))
+        var byHost: [HostID: [VMID]] = [:]
+        for (vm, host) in scenario.initialPlacement.sorted(by: { $0.key < $1.key }) { byHost[host, default: []].append(vm) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (host, vms) in byHost.sorted(by: { $0.key < $1.key }) {
+                let socket = paths(host).hostdSocket
+                group.addTask {
+                    let client = HostdClient(socketPath: socket, requestTimeout: timeout)
+                    for vm in vms { try await Self.placeInitialVM(vm, on: host, client: client, deadline: deadline) }
                 }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    private static func placeInitialVM(_ vm: VMID, on host: HostID, client: HostdClient, deadline: ContinuousClock.Instant) async throws {
+        let clock = ContinuousClock()
+        while true {
+            do {
+                let response = try await client.send(.powerOn, vm: vm, reason: "initial")
+                if response.ok { return }
+                // The VM already runs on this host: a retry after a lost answer found the
+                // first request done, or (short time scales, a loaded machine) the new master
+                // restarted the protected-but-not-running VM here first. Either way it is placed.
+                if response.reason?.contains("already powered on") == true { return }
+                // A power-on of it is being carried out: ask again until it is done.
+                if response.reason?.contains("in progress") == true, clock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(200))
+                    continue
+                }
+                throw NodeClusterError(message: "initial power-on of \(vm) on \(host) failed: \(response.reason)")
+            } catch let error as NodeClusterError {
+                throw error
+            } catch {
+                guard clock.now < deadline else { throw NodeClusterError(message: "hostd of \(host) did not answer: \(error)") }
+                try await Task.sleep(for: .milliseconds(100))
             }
         }
     }
