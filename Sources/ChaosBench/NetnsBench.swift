@@ -82,7 +82,7 @@ struct NetnsBench {
     /// Bring-up and teardown of the same 8-host cluster in Docker containers, in this run, and
     /// the compose/netns ratio of the medians.
     mutating func composeBringUp(netns8: [Double], netnsDown8: [Double]) async {
-        let backend = ComposePhased(backend: ComposeBackend(image: ProcessInfo.processInfo.environment["HACHAOS_NODE_IMAGE"] ?? ComposeLayout.defaultImage))
+        let backend = ComposePhased(backend: ComposeBackend())
         var up: [String: [Double]] = [:]
         var down: [Double] = []
         var skipped: String?

@@ -24,7 +24,7 @@ enum PhasedBackends {
     static func make(_ name: String) -> (any PhasedBackend)? {
         switch name {
         case "netns": NetnsPhased(backend: NetnsBackend())
-        case "compose": ComposePhased(backend: ComposeBackend(image: ProcessInfo.processInfo.environment["HACHAOS_NODE_IMAGE"] ?? ComposeLayout.defaultImage))
+        case "compose": ComposePhased(backend: ComposeBackend())
         default: nil
         }
     }

@@ -29,7 +29,7 @@ extension Chaos {
             """
         )
 
-        @Option(name: .long, help: "Backend: sim or netns (root).") var backend: String = "sim"
+        @Option(name: .long, help: "Backend: sim, netns (root) or compose (root, Docker).") var backend: String = "sim"
         @Option(name: .long, help: "Multiply every protocol duration and scenario time by this factor.") var timeScale: Double = 1.0
         @Option(name: .long, help: "Scenario files or folders of the corpus.") var corpus: [String] = ["faults"]
         @Option(name: .long, help: "Nightly sample: how many generated schedules per mutant (default: 20 on sim, 0 on real nodes).") var sample: Int?
@@ -44,8 +44,8 @@ extension Chaos {
         @Flag(name: .long, help: "Print only the table.") var quiet = false
 
         func validate() throws {
-            guard ["sim", "netns"].contains(backend) else { throw ValidationError("unknown backend \"\(backend)\"; available: sim, netns") }
-            if backend == "netns", geteuid() != 0 { throw ValidationError("the netns backend needs root; run as root, or pass --backend sim") }
+            guard ["sim", "netns", "compose"].contains(backend) else { throw ValidationError("unknown backend \"\(backend)\"; available: sim, netns, compose") }
+            if backend != "sim", geteuid() != 0 { throw ValidationError("the \(backend) backend needs root; run as root, or pass --backend sim") }
             guard timeScale > 0, timeScale <= 100 else { throw ValidationError("--time-scale must be in (0, 100], got \(timeScale)") }
             for name in bug where FDM.Bug(rawValue: name) == nil {
                 throw ValidationError("unknown --bug \"\(name)\"; known: \(FDM.Bug.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -92,7 +92,7 @@ extension Chaos {
                 _ = await Reaper.clean(runID: nil, journalDir: RunJournal.defaultDirectory, runner: ProcessCommandRunner())
             }
             let configuration = MutantZoo.Configuration(
-                backend: onSim ? SimBackend() : NetnsBackend(reapDeadRuns: parallel == 1), corpus: scenarios,
+                backend: onSim ? SimBackend() : (backend == "compose" ? ComposeBackend(reapDeadRuns: parallel == 1) as any ClusterBackend : NetnsBackend(reapDeadRuns: parallel == 1)), corpus: scenarios,
                 sampleSeeds: (0..<UInt64(sampleCount)).map { seed &+ $0 }, generator: ScheduleGenerator.Options(hosts: hosts),
                 timeScale: timeScale, seed: seed, bugs: bugs, stopAtFirstCatch: firstCatch || !onSim, outDirectory: outDir,
                 parallel: parallel, priority: priority,

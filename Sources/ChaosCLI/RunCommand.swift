@@ -8,7 +8,7 @@ struct RunFlags: ParsableArguments {
     @Option(name: .long, help: "Backend: netns (the default: real nodes in Linux namespaces; root), compose (real nodes in Docker containers; root, a Docker daemon and the image from Scripts/node-image) or sim (virtual time, deterministic, any user).")
     var backend: String = "netns"
 
-    @Option(name: .long, help: "The node image of the compose backend.")
+    @Option(name: .long, help: "The node image of the compose backend (default: $HACHAOS_NODE_IMAGE, else hachaos/node:latest).")
     var nodeImage: String = ComposeLayout.defaultImage
 
     @Option(name: .long, help: "Multiply every protocol duration and scenario time by this factor.")

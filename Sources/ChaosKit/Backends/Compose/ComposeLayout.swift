@@ -1,3 +1,4 @@
+import Foundation
 import HACore
 
 /// One container of a compose run: a host (`ha-node` as PID 1 → hostd, ha-agent, VMs), the
@@ -49,8 +50,11 @@ public struct ComposeLayout: Hashable, Sendable {
     public static let hostLabel = "hachaos.host"
     /// Where the node binaries are in the image (Scripts/node-image).
     public static let binaryDirectory = "/hachaos/bin"
-    /// The image `chaos run --backend compose` uses unless told otherwise.
-    public static let defaultImage = "hachaos/node:latest"
+    /// The image the compose backend uses unless told otherwise: `HACHAOS_NODE_IMAGE` when set
+    /// (the test suite sets `hachaos/node:debug`), else `hachaos/node:latest` (Scripts/node-image).
+    public static var defaultImage: String {
+        ProcessInfo.processInfo.environment["HACHAOS_NODE_IMAGE"].flatMap { $0.isEmpty ? nil : $0 } ?? "hachaos/node:latest"
+    }
     /// The controller's ports (as on netns).
     public static let controllerHTTPPort = 8080
     public static let controllerAgentPort = 8190
