@@ -110,3 +110,33 @@ func fakeSystem(_ root: String) throws -> SystemPaths {
         #expect(!FileManager.default.fileExists(atPath: journal.path))
     }
 }
+
+@Suite struct OwnerLivenessTests {
+    /// `chaos clean` right after `kill -9` of `chaos`: the owner may still be a zombie (its parent
+    /// has not reaped it). Its run is dead; the reaper must clean it now, not at the next run.
+    @Test func killedButUnreapedOwner_isDead() async throws {
+        // A parent that never reaps: the shell starts the owner in the background, writes its
+        // PID, and becomes `sleep` (which never calls wait).
+        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("hac-owner-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: pidFile) }
+        let parent = try ChildProcess.spawn(executable: "/bin/sh", argv: ["sh", "-c", "sleep 60 & echo $! > \(pidFile); exec sleep 60"], environment: [:])
+        defer { parent.signal(SIGKILL) }
+        var owner: Int32?
+        for _ in 0..<500 where owner == nil {
+            owner = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if owner == nil { usleep(10_000) }
+        }
+        let pid = try #require(owner)
+        let header = JournalHeader(runID: goldenRun, ownerPID: pid, ownerStartTicks: SystemPaths.live.startTicks(pid: pid), createdAt: 0)
+        #expect(SystemPaths.live.ownerIsAlive(header))
+        kill(pid, SIGKILL)
+        var state = SystemPaths.live.state(pid: pid)
+        for _ in 0..<200 where state != "Z" {
+            usleep(10_000)
+            state = SystemPaths.live.state(pid: pid)
+        }
+        #expect(state == "Z", "the killed owner stays a zombie: its parent never reaps it")
+        #expect(!SystemPaths.live.ownerIsAlive(header))
+        _ = await parent.wait(timeout: .seconds(1))
+    }
+}

@@ -58,9 +58,19 @@ public struct SystemPaths: Hashable, Sendable {
         return UInt64(fields[19])
     }
 
-    /// Whether the process that wrote `header` still runs (same PID **and** start time).
+    /// Field 3 of `/proc/<pid>/stat`: the state letter (`R`, `S`, `Z` zombie, `X` dead...).
+    public func state(pid: Int32) -> Character? {
+        guard let stat = try? String(contentsOfFile: "\(proc)/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(after: close)...].split(separator: " ").first?.first
+    }
+
+    /// Whether the process that wrote `header` still runs (same PID **and** start time). A
+    /// killed owner that its parent has not reaped yet (a zombie, or one still exiting) is dead:
+    /// `chaos clean` right after `kill -9` must not take its run for a live one.
     public func ownerIsAlive(_ header: JournalHeader) -> Bool {
         guard Self.isAlive(pid: header.ownerPID) else { return false }
+        if let state = state(pid: header.ownerPID), state == "Z" || state == "X" { return false }
         guard let recorded = header.ownerStartTicks, let now = startTicks(pid: header.ownerPID) else { return true }
         return recorded == now
     }
