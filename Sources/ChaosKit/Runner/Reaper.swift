@@ -129,8 +129,9 @@ public enum Reaper {
             }
         }
 
-        // 3. Sweep by label (Docker), then by name.
-        for argv in docker.undo(for: targets) {
+        // 3. Sweep by label (Docker: what the journals did not cover), then by name.
+        let dockerLeft = docker.runIDs.isEmpty ? docker : await DockerLeftovers.list(engine: engine)
+        for argv in dockerLeft.undo(for: targets) {
             if let failure = await DockerUndo.perform(argv, engine: engine) {
                 report.failures.append(failure)
             } else {
