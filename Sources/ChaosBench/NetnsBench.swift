@@ -224,7 +224,7 @@ struct NetnsBench {
                     notes.append("plan: \(error)")
                     break
                 }
-                commands = plan.injectArgv.count
+                commands = plan.injectCommandCount
                 let clock = ContinuousClock()
                 let t0 = clock.now
                 do {
@@ -305,7 +305,8 @@ struct NetnsBench {
             guard let h = hosts.first, let pid = runtime.hosts[h]?.agentPID else { return .failed("no agent PID") }
             let point = " \(layout.datastoreMountPoint(ds)) "
             return await poll {
-                let info = (try? String(contentsOfFile: "/proc/\(pid)/mountinfo", encoding: .utf8)) ?? ""
+                // Read to the end: a mount put back is the last line, past the first 4 KiB.
+                let info = SystemPaths.readWholeFile("/proc/\(pid)/mountinfo") ?? ""
                 // The heal bind-mounts it again.
                 return info.contains(point) != injected
             }

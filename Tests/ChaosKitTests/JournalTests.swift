@@ -50,6 +50,28 @@ func fakeSystem(_ root: String) throws -> SystemPaths {
         #expect(FileManager.default.fileExists(atPath: journal.path))
     }
 
+    @Test func journal_batch_plansAndMarksAWaveInOneWriteEach() async throws {
+        let dir = try scratchDirectory("journal-batch")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let journal = try RunJournal(runID: goldenRun, directory: dir)
+        let first = try await journal.plan(JournalResource(kind: .link, name: "haca3f09cbr", undo: [["ip", "link", "del", "haca3f09cbr"]]))
+        let wave = try await journal.plan((1...3).map { JournalResource(kind: .netns, name: "hac-a3f09c-h\($0)", undo: [["ip", "netns", "del", "hac-a3f09c-h\($0)"]]) })
+        #expect(first == 1 && wave == [2, 3, 4])
+        #expect(try await journal.plan([JournalResource]()).isEmpty)
+        try await journal.markCreated([2, 4])
+        try await journal.markRemoved([4])
+        try await journal.markCreated([Int]())
+        let lines = try String(contentsOfFile: journal.path, encoding: .utf8).split(separator: "\n")
+        // Header, one plan, one wave of three plans, two created, one removed.
+        #expect(lines.count == 8)
+        let contents = try RunJournal.read(path: journal.path)
+        #expect(contents.entries.map(\.state) == [.planned, .created, .planned, .removed])
+        #expect(await journal.allEntries.map(\.state) == [.planned, .created, .planned, .removed])
+        #expect(contents.outstanding.map(\.name) == ["haca3f09cbr", "hac-a3f09c-h1", "hac-a3f09c-h2"])
+        await #expect(throws: JournalError.self) { try await journal.markCreated([9]) }
+        _ = await journal.close(deleteIfClean: false)
+    }
+
     @Test func read_whenTheLastLineIsTorn_keepsEverythingBeforeIt() async throws {
         let dir = try scratchDirectory("torn")
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -29,6 +29,20 @@ private func ipt(_ host: Int, _ arguments: String) -> [String] {
     ["ip", "netns", "exec", "hac-a3f09c-h\(host)", "iptables", "-w", "5"] + arguments.split(separator: " ").map(String.init)
 }
 
+/// One `iptables-restore --noflush` in host `host`'s namespace; each line `-A|-D <chain> <match>`,
+/// tagged `hac-a3f09c-s<step>` and `-j DROP`.
+private func restore(_ host: Int, step: Int = 7, _ lines: [String]) -> NetnsAction {
+    .restore(netns: "hac-a3f09c-h\(host)", wait: 5, rules: lines.map { $0.split(separator: " ").map(String.init) + ["-m", "comment", "--comment", "hac-a3f09c-s\(step)", "-j", "DROP"] })
+}
+
+/// The same restore with `-A` lines turned into `-D` lines (the heal).
+private func deleting(_ actions: [NetnsAction]) -> [NetnsAction] {
+    actions.map { action in
+        guard case .restore(let netns, let wait, let rules) = action else { return action }
+        return .restore(netns: netns, wait: wait, rules: rules.map { $0.map { $0 == "-A" ? "-D" : $0 } })
+    }
+}
+
 private func inMount(_ host: String, _ arguments: String) -> [String] {
     ["nsenter", "--mount=/run/hachaos/a3f09c/mnt/\(host)"] + arguments.split(separator: " ").map(String.init)
 }
@@ -46,7 +60,16 @@ private func inMount(_ host: String, _ arguments: String) -> [String] {
 
     // MARK: - Network faults
 
-    @Test func partition_whenTwoGroups_dropsBetweenGroupAddressesBothWaysAndHealDeletesExactlyThoseRules() throws {
+    @Test func partition_whenTwoGroups_dropsBetweenGroupAddressesBothWaysInOneRestorePerNamespaceAndHealDeletesExactlyThoseRules() throws {
+        let fault = try plan(.partition(groups: [["host-1"], ["host-2", "host-3"]]))
+        #expect(fault.inject == [
+            restore(1, ["-A HAC-IN -s 198.18.156.12", "-A HAC-OUT -d 198.18.156.12", "-A HAC-IN -s 198.18.156.13", "-A HAC-OUT -d 198.18.156.13"]),
+            restore(2, ["-A HAC-IN -s 198.18.156.11", "-A HAC-OUT -d 198.18.156.11"]),
+            restore(3, ["-A HAC-IN -s 198.18.156.11", "-A HAC-OUT -d 198.18.156.11"]),
+        ])
+        #expect(fault.heal == deleting(fault.inject))
+        #expect(fault.injectCommandCount == 3)
+        // As single commands (the journal's undo is the heal this way): one iptables per rule.
         let (inject, heal) = try commands(.partition(groups: [["host-1"], ["host-2", "host-3"]]))
         let tag = "-m comment --comment hac-a3f09c-s7 -j DROP"
         #expect(inject == [
@@ -56,12 +79,27 @@ private func inMount(_ host: String, _ arguments: String) -> [String] {
             ipt(3, "-A HAC-IN -s 198.18.156.11 \(tag)"), ipt(3, "-A HAC-OUT -d 198.18.156.11 \(tag)"),
         ])
         #expect(heal == inject.map { $0.map { $0 == "-A" ? "-D" : $0 } })
+        #expect(fault.resource?.undo == heal)
         // Never a rule between members of one group, never a flush, never the gateway or controller.
         #expect(!inject.joined().contains("-F"))
         #expect(!inject.contains { $0.contains("198.18.156.1") || $0.contains("198.18.156.2") })
     }
 
+    @Test func restore_isOneIptablesRestoreNoflushInTheNamespaceWithTheRulesOnStdin() throws {
+        let fault = try plan(.partitionOneWay(from: ["host-1"], to: ["host-3"]))
+        let command = try #require(fault.inject.first?.restoreCommand)
+        #expect(command.argv == ["ip", "netns", "exec", "hac-a3f09c-h1", "iptables-restore", "-w", "5", "--noflush"])
+        #expect(command.input == "*filter\n-A HAC-OUT -d 198.18.156.13 -m comment --comment hac-a3f09c-s7 -j DROP\nCOMMIT\n")
+        #expect(fault.heal.first?.restoreCommand?.input == "*filter\n-D HAC-OUT -d 198.18.156.13 -m comment --comment hac-a3f09c-s7 -j DROP\nCOMMIT\n")
+        #expect(NetnsAction.run(["true"]).restoreCommand == nil)
+        // Words with blanks or quotes are quoted for iptables-restore.
+        #expect(NetnsAction.restoreWord("a b") == "\"a b\"" && NetnsAction.restoreWord("x\"y") == "\"x\\\"y\"" && NetnsAction.restoreWord("-A") == "-A")
+    }
+
     @Test func partitionOneWay_whenFromH1ToH3_dropsOnlyThatDirection() throws {
+        let fault = try plan(.partitionOneWay(from: ["host-1"], to: ["host-3"]))
+        #expect(fault.inject == [restore(1, ["-A HAC-OUT -d 198.18.156.13"]), restore(3, ["-A HAC-IN -s 198.18.156.11"])])
+        #expect(fault.heal == [restore(1, ["-D HAC-OUT -d 198.18.156.13"]), restore(3, ["-D HAC-IN -s 198.18.156.11"])])
         let (inject, heal) = try commands(.partitionOneWay(from: ["host-1"], to: ["host-3"]))
         let tag = "-m comment --comment hac-a3f09c-s7 -j DROP"
         #expect(inject == [ipt(1, "-A HAC-OUT -d 198.18.156.13 \(tag)"), ipt(3, "-A HAC-IN -s 198.18.156.11 \(tag)")])
@@ -69,43 +107,47 @@ private func inMount(_ host: String, _ arguments: String) -> [String] {
     }
 
     @Test func isolateHost_dropsEverythingOnEth0BothWays() throws {
-        let (inject, heal) = try commands(.isolateHost("host-2", storageToo: false))
+        let fault = try plan(.isolateHost("host-2", storageToo: false))
+        #expect(fault.inject == [restore(2, ["-A HAC-IN -i eth0", "-A HAC-OUT -o eth0"])])
+        #expect(fault.heal == [restore(2, ["-D HAC-IN -i eth0", "-D HAC-OUT -o eth0"])])
         let tag = "-m comment --comment hac-a3f09c-s7 -j DROP"
-        #expect(inject == [ipt(2, "-A HAC-IN -i eth0 \(tag)"), ipt(2, "-A HAC-OUT -o eth0 \(tag)")])
-        #expect(heal == [ipt(2, "-D HAC-IN -i eth0 \(tag)"), ipt(2, "-D HAC-OUT -o eth0 \(tag)")])
+        #expect(fault.resource?.undo == [ipt(2, "-D HAC-IN -i eth0 \(tag)"), ipt(2, "-D HAC-OUT -o eth0 \(tag)")])
     }
 
     @Test func isolateHost_withStorage_alsoUnmountsOnlyTheIPDatastoresTheHostMounts() throws {
-        let (inject, heal) = try commands(.isolateHost("host-1", storageToo: true))
-        #expect(inject.count == 3)
-        #expect(inject[2] == inMount("host-1", "umount -l /vmfs/volumes/ds-2"))
-        #expect(heal[2] == inMount("host-1", "mount --bind /var/lib/hachaos/runs/a3f09c/datastores/ds-2 /vmfs/volumes/ds-2"))
+        let fault = try plan(.isolateHost("host-1", storageToo: true))
+        #expect(fault.inject == [restore(1, ["-A HAC-IN -i eth0", "-A HAC-OUT -o eth0"]), .run(inMount("host-1", "umount -l /vmfs/volumes/ds-2"))])
+        #expect(fault.heal == [
+            restore(1, ["-D HAC-IN -i eth0", "-D HAC-OUT -o eth0"]),
+            .run(inMount("host-1", "mount --bind /var/lib/hachaos/runs/a3f09c/datastores/ds-2 /vmfs/volumes/ds-2")),
+        ])
         // host-3 mounts no IP storage: network only.
-        #expect(try commands(.isolateHost("host-3", storageToo: true)).inject.count == 2)
+        #expect(try plan(.isolateHost("host-3", storageToo: true)).inject.count == 1)
     }
 
     @Test func dropIsolationAddress_dropsOutgoingICMPToTheGateway() throws {
-        let (inject, heal) = try commands(.dropIsolationAddress("host-3"))
-        #expect(inject == [ipt(3, "-A HAC-OUT -d 198.18.156.1 -p icmp -m comment --comment hac-a3f09c-s7 -j DROP")])
-        #expect(heal == [ipt(3, "-D HAC-OUT -d 198.18.156.1 -p icmp -m comment --comment hac-a3f09c-s7 -j DROP")])
+        let fault = try plan(.dropIsolationAddress("host-3"))
+        #expect(fault.inject == [restore(3, ["-A HAC-OUT -d 198.18.156.1 -p icmp"])])
+        #expect(fault.heal == [restore(3, ["-D HAC-OUT -d 198.18.156.1 -p icmp"])])
+        #expect(fault.resource?.undo == [ipt(3, "-D HAC-OUT -d 198.18.156.1 -p icmp -m comment --comment hac-a3f09c-s7 -j DROP")])
     }
 
     @Test func packetLoss_usesStatisticMatchInAndOut() throws {
-        let (inject, heal) = try commands(.packetLoss("host-1", probability: 0.3))
-        let tag = "-m comment --comment hac-a3f09c-s7 -j DROP"
-        #expect(inject == [
-            ipt(1, "-A HAC-IN -i eth0 -m statistic --mode random --probability 0.3 \(tag)"),
-            ipt(1, "-A HAC-OUT -o eth0 -m statistic --mode random --probability 0.3 \(tag)"),
-        ])
-        #expect(heal.count == 2 && heal.allSatisfy { $0.contains("-D") })
+        let fault = try plan(.packetLoss("host-1", probability: 0.3))
+        #expect(fault.inject == [restore(1, [
+            "-A HAC-IN -i eth0 -m statistic --mode random --probability 0.3",
+            "-A HAC-OUT -o eth0 -m statistic --mode random --probability 0.3",
+        ])])
+        #expect(fault.heal == deleting(fault.inject))
         #expect(throws: NetnsPlanError.self) { try commands(.packetLoss("host-1", probability: 1.5)) }
     }
 
     @Test func managementNetworkOutage_isolatesEveryHost() throws {
+        let fault = try plan(.managementNetworkOutage)
+        #expect(fault.inject == (1...3).map { restore($0, ["-A HAC-IN -i eth0", "-A HAC-OUT -o eth0"]) })
+        #expect(fault.heal == deleting(fault.inject))
         let (inject, heal) = try commands(.managementNetworkOutage)
-        #expect(inject.count == 6)
-        #expect(Set(inject.map { $0[3] }) == ["hac-a3f09c-h1", "hac-a3f09c-h2", "hac-a3f09c-h3"])
-        #expect(heal.count == 6)
+        #expect(inject.count == 6 && heal.count == 6)
     }
 
     // MARK: - Storage faults
@@ -246,6 +288,13 @@ private func inMount(_ host: String, _ arguments: String) -> [String] {
                 #expect(!argv.contains("-F") && !argv.contains("--flush"))
                 if argv.contains("iptables") { #expect(argv[0...2] == ["ip", "netns", "exec"] && argv[3].hasPrefix("hac-a3f09c-h")) }
             }
+            // A restore never flushes, and only adds or deletes its own tagged rules in HAC-IN/HAC-OUT.
+            for action in plan.inject + plan.heal {
+                guard case .restore(let netns, _, let rules) = action else { continue }
+                #expect(netns.hasPrefix("hac-a3f09c-h"))
+                #expect(action.restoreCommand?.argv.contains("--noflush") == true)
+                #expect(rules.allSatisfy { ["-A", "-D"].contains($0[0]) && ["HAC-IN", "HAC-OUT"].contains($0[1]) && $0.contains("hac-a3f09c-s3") }, "\(fault)")
+            }
         }
     }
 
@@ -254,42 +303,47 @@ private func inMount(_ host: String, _ arguments: String) -> [String] {
     @Test func bringUp_oneHost_goldenSteps() throws {
         let layout = try NetnsLayout(runID: goldenRun, hosts: [("host-1", ["ds-1"])], datastores: ["ds-1"], runDirectory: "/r")
         let steps = planner.bringUp(layout)
-        let golden: [[String]] = [
-            ["mkdir", "-p", "-m", "0755", "/run/hachaos"],
-            ["mkdir", "-p", "-m", "0700", "/run/hachaos/a3f09c/mnt"],
-            ["mkdir", "-p", "/vmfs/volumes"],
-            ["mkdir", "-p", "/r/datastores/ds-1", "/r/nodes/host-1/config", "/r/nodes/host-1/control", "/r/nodes/host-1/run", "/r/nodes/host-1/logs"],
-            ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "hac-a3f09c-mnt", "/run/hachaos/a3f09c/mnt"],
-            ["mount", "--make-private", "/run/hachaos/a3f09c/mnt"],
-            ["unshare", "--mount=/run/hachaos/a3f09c/mnt/host-1", "--propagation", "private", "true"],
-            inMount("host-1", "mount -t tmpfs -o size=1m,mode=0755,nosuid,nodev hac-a3f09c-vmfs /vmfs/volumes"),
-            inMount("host-1", "mkdir /vmfs/volumes/ds-1"),
-            inMount("host-1", "mount --bind /r/datastores/ds-1 /vmfs/volumes/ds-1"),
-            inMount("host-1", "mount -o remount,ro /vmfs/volumes"),
-            inMount("host-1", "umount -l /run/hachaos/a3f09c/mnt"),
-            ["mkdir", "-p", "/sys/fs/cgroup/freezer/hachaos", "/sys/fs/cgroup/pids/hachaos", "/sys/fs/cgroup/memory/hachaos"],
-            ["mkdir", "/sys/fs/cgroup/freezer/hachaos/a3f09c", "/sys/fs/cgroup/pids/hachaos/a3f09c", "/sys/fs/cgroup/memory/hachaos/a3f09c"],
-            ["mkdir", "/sys/fs/cgroup/freezer/hachaos/a3f09c/host-1", "/sys/fs/cgroup/pids/hachaos/a3f09c/host-1", "/sys/fs/cgroup/memory/hachaos/a3f09c/host-1"],
-            ["mkdir", "/sys/fs/cgroup/freezer/hachaos/a3f09c/controller", "/sys/fs/cgroup/pids/hachaos/a3f09c/controller", "/sys/fs/cgroup/memory/hachaos/a3f09c/controller"],
-            ["ip", "link", "add", "name", "haca3f09cbr", "type", "bridge"],
-            ["ip", "addr", "add", "198.18.156.254/24", "dev", "haca3f09cbr"],
-            ["ip", "link", "set", "haca3f09cbr", "up"],
-            ["ip", "netns", "add", "hac-a3f09c-gw"], ["ip", "-n", "hac-a3f09c-gw", "link", "set", "lo", "up"],
-            ["ip", "netns", "add", "hac-a3f09c-vc"], ["ip", "-n", "hac-a3f09c-vc", "link", "set", "lo", "up"],
-            ["ip", "netns", "add", "hac-a3f09c-h1"], ["ip", "-n", "hac-a3f09c-h1", "link", "set", "lo", "up"],
-            ["ip", "link", "add", "haca3f09cgw", "type", "veth", "peer", "name", "eth0", "netns", "hac-a3f09c-gw"],
-            ["ip", "link", "set", "haca3f09cgw", "master", "haca3f09cbr"], ["ip", "link", "set", "haca3f09cgw", "up"],
-            ["ip", "-n", "hac-a3f09c-gw", "addr", "add", "198.18.156.1/24", "dev", "eth0"], ["ip", "-n", "hac-a3f09c-gw", "link", "set", "eth0", "up"],
-            ["ip", "link", "add", "haca3f09cvc", "type", "veth", "peer", "name", "eth0", "netns", "hac-a3f09c-vc"],
-            ["ip", "link", "set", "haca3f09cvc", "master", "haca3f09cbr"], ["ip", "link", "set", "haca3f09cvc", "up"],
-            ["ip", "-n", "hac-a3f09c-vc", "addr", "add", "198.18.156.2/24", "dev", "eth0"], ["ip", "-n", "hac-a3f09c-vc", "link", "set", "eth0", "up"],
-            ["ip", "link", "add", "haca3f09ch1", "type", "veth", "peer", "name", "eth0", "netns", "hac-a3f09c-h1"],
-            ["ip", "link", "set", "haca3f09ch1", "master", "haca3f09cbr"], ["ip", "link", "set", "haca3f09ch1", "up"],
-            ["ip", "-n", "hac-a3f09c-h1", "addr", "add", "198.18.156.11/24", "dev", "eth0"], ["ip", "-n", "hac-a3f09c-h1", "link", "set", "eth0", "up"],
-            ipt(1, "-N HAC-IN"), ipt(1, "-A INPUT -j HAC-IN"),
-            ipt(1, "-N HAC-OUT"), ipt(1, "-A OUTPUT -j HAC-OUT"),
+        func batch(_ netns: String, _ address: String) -> NetnsAction {
+            .runWithInput(["ip", "-n", netns, "-batch", "-"], input: "link set lo up\naddr add \(address)/24 dev eth0\nlink set eth0 up\n")
+        }
+        let golden: [NetnsAction] = [
+            .run(["mkdir", "-p", "-m", "0755", "/run/hachaos"]),
+            .run(["mkdir", "-p", "-m", "0700", "/run/hachaos/a3f09c/mnt"]),
+            .run(["mkdir", "-p", "/vmfs/volumes"]),
+            .run(["mkdir", "-p", "/r/datastores/ds-1", "/r/nodes/host-1/config", "/r/nodes/host-1/control", "/r/nodes/host-1/run", "/r/nodes/host-1/logs"]),
+            .run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "hac-a3f09c-mnt", "/run/hachaos/a3f09c/mnt"]),
+            .run(["mount", "--make-private", "/run/hachaos/a3f09c/mnt"]),
+            .writeFile(path: "/run/hachaos/a3f09c/mnt/host-1", contents: ""),
+            .run(["unshare", "--mount=/run/hachaos/a3f09c/mnt/host-1", "--propagation", "private",
+                  "mount", "-t", "tmpfs", "-o", "size=1m,mode=0755,nosuid,nodev", "hac-a3f09c-vmfs", "/vmfs/volumes"]),
+            .run(inMount("host-1", "mkdir /vmfs/volumes/ds-1")),
+            .run(inMount("host-1", "mount --bind /r/datastores/ds-1 /vmfs/volumes/ds-1")),
+            .run(inMount("host-1", "mount -o remount,ro /vmfs/volumes")),
+            .run(inMount("host-1", "umount -l /run/hachaos/a3f09c/mnt")),
+            .run(["mkdir", "-p", "/sys/fs/cgroup/freezer/hachaos", "/sys/fs/cgroup/pids/hachaos", "/sys/fs/cgroup/memory/hachaos"]),
+            .run(["mkdir", "/sys/fs/cgroup/freezer/hachaos/a3f09c", "/sys/fs/cgroup/pids/hachaos/a3f09c", "/sys/fs/cgroup/memory/hachaos/a3f09c"]),
+            .run(["mkdir", "/sys/fs/cgroup/freezer/hachaos/a3f09c/host-1", "/sys/fs/cgroup/pids/hachaos/a3f09c/host-1", "/sys/fs/cgroup/memory/hachaos/a3f09c/host-1"]),
+            .writeFile(path: "/sys/fs/cgroup/pids/hachaos/a3f09c/host-1/pids.max", contents: "\(layout.limits.pids)"),
+            .writeFile(path: "/sys/fs/cgroup/memory/hachaos/a3f09c/host-1/memory.limit_in_bytes", contents: "\(layout.limits.memoryBytes)"),
+            .run(["mkdir", "/sys/fs/cgroup/freezer/hachaos/a3f09c/controller", "/sys/fs/cgroup/pids/hachaos/a3f09c/controller", "/sys/fs/cgroup/memory/hachaos/a3f09c/controller"]),
+            .writeFile(path: "/sys/fs/cgroup/pids/hachaos/a3f09c/controller/pids.max", contents: "\(layout.limits.pids)"),
+            .writeFile(path: "/sys/fs/cgroup/memory/hachaos/a3f09c/controller/memory.limit_in_bytes", contents: "\(layout.limits.memoryBytes)"),
+            .run(["ip", "link", "add", "name", "haca3f09cbr", "up", "type", "bridge"]),
+            .run(["ip", "addr", "add", "198.18.156.254/24", "dev", "haca3f09cbr"]),
+            .run(["ip", "netns", "add", "hac-a3f09c-gw"]),
+            .run(["ip", "netns", "add", "hac-a3f09c-vc"]),
+            .run(["ip", "netns", "add", "hac-a3f09c-h1"]),
+            .run(["ip", "link", "add", "haca3f09cgw", "up", "master", "haca3f09cbr", "type", "veth", "peer", "name", "eth0", "netns", "hac-a3f09c-gw"]),
+            batch("hac-a3f09c-gw", "198.18.156.1"),
+            .run(["ip", "link", "add", "haca3f09cvc", "up", "master", "haca3f09cbr", "type", "veth", "peer", "name", "eth0", "netns", "hac-a3f09c-vc"]),
+            batch("hac-a3f09c-vc", "198.18.156.2"),
+            .run(["ip", "link", "add", "haca3f09ch1", "up", "master", "haca3f09cbr", "type", "veth", "peer", "name", "eth0", "netns", "hac-a3f09c-h1"]),
+            batch("hac-a3f09c-h1", "198.18.156.11"),
+            // Both chains and their jumps in one iptables-restore --noflush.
+            .restore(netns: "hac-a3f09c-h1", wait: 5, rules: [["-N", "HAC-IN"], ["-N", "HAC-OUT"], ["-A", "INPUT", "-j", "HAC-IN"], ["-A", "OUTPUT", "-j", "HAC-OUT"]]),
         ]
-        #expect(steps.flatMap(\.argv) == golden)
+        #expect(steps.flatMap(\.actions) == golden)
+        #expect(steps.last?.actions.first?.restoreCommand?.input == "*filter\n-N HAC-IN\n-N HAC-OUT\n-A INPUT -j HAC-IN\n-A OUTPUT -j HAC-OUT\nCOMMIT\n")
         // Every step that creates something journals it first; every resource name carries the run id unless shared.
         for step in steps {
             guard case .plan(let resource) = step.journal else {
@@ -299,9 +353,10 @@ private func inMount(_ host: String, _ arguments: String) -> [String] {
             #expect(resource.shared || resource.name.contains("a3f09c") || resource.name == "/r", "\(resource)")
         }
         // No default route, no NAT, nothing in the machine's own iptables.
-        let all = steps.flatMap(\.argv)
-        #expect(!all.contains { $0.contains("default") || $0.contains("MASQUERADE") || $0.contains("nat") })
-        #expect(all.filter { $0.contains("iptables") }.allSatisfy { $0[0...3] == ["ip", "netns", "exec", "hac-a3f09c-h1"] })
+        let all = steps.flatMap(\.actions).flatMap { $0.restoreCommand.map { [$0.argv + [$0.input]] } ?? $0.equivalentArgv }
+            + steps.flatMap(\.actions).compactMap { if case .runWithInput(let argv, let input) = $0 { argv + [input] } else { nil } }
+        #expect(!all.contains { $0.contains { $0.contains("default") || $0.contains("MASQUERADE") || $0.contains("nat") } })
+        #expect(all.filter { $0.contains { $0.hasPrefix("iptables") } }.allSatisfy { $0[0...3] == ["ip", "netns", "exec", "hac-a3f09c-h1"] })
         // Interface names fit the kernel's 15 characters, even for host 200.
         #expect("haca3f09ch200".count <= 15)
     }
@@ -314,8 +369,9 @@ private func inMount(_ host: String, _ arguments: String) -> [String] {
         #expect(undo.first { $0.name == "hac-a3f09c-h1" }?.undo == [["ip", "netns", "del", "hac-a3f09c-h1"]])
         #expect(undo.first { $0.name == "haca3f09cbr" }?.undo == [["ip", "link", "del", "haca3f09cbr"]])
         #expect(undo.first { $0.name == "/run/hachaos/a3f09c/mnt/host-1" }?.undo == [["umount", "-l", "/run/hachaos/a3f09c/mnt/host-1"]])
-        #expect(undo.first { $0.name == "hac-a3f09c-h1/HAC-IN" }?.undo == [
+        #expect(undo.first { $0.name == "hac-a3f09c-h1/HAC-IN+HAC-OUT" }?.undo == [
             ipt(1, "-D INPUT -j HAC-IN"), ipt(1, "-F HAC-IN"), ipt(1, "-X HAC-IN"),
+            ipt(1, "-D OUTPUT -j HAC-OUT"), ipt(1, "-F HAC-OUT"), ipt(1, "-X HAC-OUT"),
         ])
         #expect(undo.first { $0.name == "/r" }?.undo == [])
         #expect(undo.filter(\.shared).map(\.name) == ["/run/hachaos", "/vmfs/volumes", "hachaos", "/run/netns"])
@@ -340,7 +396,7 @@ private func inMount(_ host: String, _ arguments: String) -> [String] {
     }
 
     @Test func stepCounts_forThreeAndEightHosts() throws {
-        for (count, expectedSteps) in [(3, 32), (8, 62)] {
+        for (count, expectedSteps) in [(3, 29), (8, 54)] {
             let layout = try NetnsLayout(
                 runID: goldenRun, hosts: (1...count).map { (HostID("host-\($0)"), [DatastoreID("ds-1"), "ds-2"]) },
                 datastores: ["ds-1", "ds-2"], runDirectory: "/r"

@@ -226,7 +226,7 @@ extension RootNetnsTests {
             try await run.run {
                 let stats = try await run.network.bringUp()
                 print("bring-up 8 hosts: \(stats.steps) steps, \(stats.commands) commands, \(stats.duration)")
-                #expect(stats.steps == 62)
+                #expect(stats.steps == 54)
             }
         }
 
@@ -235,7 +235,7 @@ extension RootNetnsTests {
             try await run.run {
                 let stats = try await run.network.bringUp()
                 print("bring-up 3 hosts: \(stats.steps) steps, \(stats.commands) commands, \(stats.duration)")
-                #expect(stats.steps == 32)
+                #expect(stats.steps == 29)
             }
         }
     }

@@ -61,16 +61,38 @@ public actor RunJournal {
         let entry = JournalEntry(
             seq: entries.count + 1, kind: resource.kind, name: resource.name, undo: resource.undo, state: .planned, shared: resource.shared
         )
-        try write(entry)
+        try write([entry])
         entries.append(entry)
         return entry.seq
     }
 
+    /// Appends every resource as `planned` in one write and one fsync: call it **before**
+    /// creating any of them (a wave of resources created together).
+    ///
+    /// - Returns: the entries' `seq`s, in order.
+    @discardableResult
+    public func plan(_ resources: [JournalResource]) throws(JournalError) -> [Int] {
+        let planned = resources.enumerated().map { offset, resource in
+            JournalEntry(
+                seq: entries.count + 1 + offset, kind: resource.kind, name: resource.name, undo: resource.undo, state: .planned, shared: resource.shared
+            )
+        }
+        try write(planned)
+        entries += planned
+        return planned.map(\.seq)
+    }
+
     /// Records that the resource of entry `seq` now exists.
-    public func markCreated(_ seq: Int) throws(JournalError) { try setState(.created, seq: seq) }
+    public func markCreated(_ seq: Int) throws(JournalError) { try setState(.created, seqs: [seq]) }
+
+    /// Records that the resources of entries `seqs` now exist (one write, one fsync).
+    public func markCreated(_ seqs: [Int]) throws(JournalError) { try setState(.created, seqs: seqs) }
 
     /// Records that the resource of entry `seq` is gone.
-    public func markRemoved(_ seq: Int) throws(JournalError) { try setState(.removed, seq: seq) }
+    public func markRemoved(_ seq: Int) throws(JournalError) { try setState(.removed, seqs: [seq]) }
+
+    /// Records that the resources of entries `seqs` are gone (one write, one fsync).
+    public func markRemoved(_ seqs: [Int]) throws(JournalError) { try setState(.removed, seqs: seqs) }
 
     /// Marks the latest not-removed entry of `kind` named `name` as removed.
     ///
@@ -78,7 +100,7 @@ public actor RunJournal {
     @discardableResult
     public func markRemoved(kind: JournalEntry.Kind, name: String) throws(JournalError) -> Bool {
         guard let entry = entries.last(where: { $0.kind == kind && $0.name == name && $0.state != .removed }) else { return false }
-        try setState(.removed, seq: entry.seq)
+        try setState(.removed, seqs: [entry.seq])
         return true
     }
 
@@ -105,19 +127,25 @@ public actor RunJournal {
         return true
     }
 
-    private func setState(_ state: JournalEntry.State, seq: Int) throws(JournalError) {
-        guard entries.indices.contains(seq - 1) else {
-            throw JournalError(code: .unknownEntry, path: path, message: "no entry \(seq)")
+    private func setState(_ state: JournalEntry.State, seqs: [Int]) throws(JournalError) {
+        var changed: [JournalEntry] = []
+        for seq in seqs {
+            guard entries.indices.contains(seq - 1) else {
+                throw JournalError(code: .unknownEntry, path: path, message: "no entry \(seq)")
+            }
+            var entry = entries[seq - 1]
+            entry.state = state
+            changed.append(entry)
         }
-        var entry = entries[seq - 1]
-        entry.state = state
-        try write(entry)
-        entries[seq - 1] = entry
+        try write(changed)
+        for entry in changed { entries[entry.seq - 1] = entry }
     }
 
-    private func write(_ entry: JournalEntry) throws(JournalError) {
+    /// One `write` of the entries' lines, then one `fsync` (nothing when there are none).
+    private func write(_ entries: [JournalEntry]) throws(JournalError) {
+        guard !entries.isEmpty else { return }
         guard descriptor >= 0 else { throw JournalError(code: .io, path: path, message: "journal closed") }
-        try Self.appendLine(Self.encode(entry), fd: descriptor, path: path)
+        try Self.appendLines(entries.map { Self.encode($0) }, fd: descriptor, path: path)
     }
 
     // MARK: - Files (also used by the reaper on other runs' journals)
@@ -184,8 +212,16 @@ public actor RunJournal {
 
     /// One `write` of the line plus newline (O_APPEND keeps lines whole), then `fsync`.
     private static func appendLine(_ data: Data, fd: Int32, path: String) throws(JournalError) {
-        var bytes = [UInt8](data)
-        bytes.append(0x0A)
+        try appendLines([data], fd: fd, path: path)
+    }
+
+    /// One `write` of the lines, each plus newline (O_APPEND keeps them whole), then `fsync`.
+    private static func appendLines(_ lines: [Data], fd: Int32, path: String) throws(JournalError) {
+        var bytes: [UInt8] = []
+        for data in lines {
+            bytes += data
+            bytes.append(0x0A)
+        }
         let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         guard written == bytes.count else { throw JournalError(code: .io, path: path, message: "short write: \(String(cString: strerror(errno)))") }
         guard fsync(fd) == 0 else { throw JournalError(code: .io, path: path, message: "fsync: \(String(cString: strerror(errno)))") }

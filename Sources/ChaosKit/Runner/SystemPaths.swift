@@ -95,9 +95,27 @@ public struct SystemPaths: Hashable, Sendable {
         return found
     }
 
+    /// The whole text of a file, read until end of file: `String(contentsOfFile:)` stops after
+    /// the first read of a `/proc` or cgroup file (size 0), about one page (4 KiB) of it.
+    public static func readWholeFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { _ = Glibc.close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// The PIDs listed in a cgroup's `cgroup.procs`.
     public static func pids(inCgroupProcs path: String) -> [Int32] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        guard let text = readWholeFile(path) else { return [] }
         return text.split(whereSeparator: \.isNewline).compactMap { Int32($0) }
     }
 
@@ -105,7 +123,7 @@ public struct SystemPaths: Hashable, Sendable {
 
     /// `(source, mountPoint)` of every line of ``mounts``, octal escapes (`\040`) decoded.
     public func mountTable() -> [(source: String, mountPoint: String)] {
-        guard let text = try? String(contentsOfFile: mounts, encoding: .utf8) else { return [] }
+        guard let text = Self.readWholeFile(mounts) else { return [] }
         return text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ")
             guard fields.count >= 2 else { return nil }

@@ -243,10 +243,15 @@ public struct ComposeBackend: ClusterBackend {
                 guard let planned = try? planner.faultPlan(fault, step: index, layout: fresh, runtime: await deployment.nodeRuntime(cluster)) else { continue }
                 let replanned = Self.inContainers(planned)
                 plans[index] = replanned
+                let executor = NetnsActionExecutor(runner: runner, commandTimeout: .seconds(20), tolerateGone: false)
                 for action in replanned.inject {
-                    guard let argv = action.argv, argv.contains(where: { $0.contains(target.netns) || $0.contains(target.mountNamespaceFile) }) else { continue }
-                    do {
-                        try await runner.runChecked(argv, timeout: .seconds(20))
+                    if case .restore(let netns, _, _) = action {
+                        guard netns == target.netns else { continue }
+                    } else {
+                        guard let argv = action.argv, argv.contains(where: { $0.contains(target.netns) || $0.contains(target.mountNamespaceFile) }) else { continue }
+                    }
+                    do throws(NetnsError) {
+                        try await executor.perform(action)
                     } catch {
                         options.progress?("warning: could not re-apply step \(index) on \(host) after its restart: \(error)")
                     }

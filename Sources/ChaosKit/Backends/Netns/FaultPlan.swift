@@ -18,8 +18,11 @@ public struct FaultPlan: Hashable, Sendable {
         self.heal = heal
     }
 
-    /// The injection's commands.
-    public var injectArgv: [[String]] { inject.compactMap(\.argv) }
-    /// The heal's commands.
-    public var healArgv: [[String]] { heal.compactMap(\.argv) }
+    /// The injection as single commands (a restore's rules one `iptables` command each:
+    /// ``NetnsAction/equivalentArgv``).
+    public var injectArgv: [[String]] { inject.flatMap(\.equivalentArgv) }
+    /// The heal as single commands (what the journal's undo runs).
+    public var healArgv: [[String]] { heal.flatMap(\.equivalentArgv) }
+    /// How many commands the injection runs (a restore is one).
+    public var injectCommandCount: Int { inject.filter { $0.argv != nil || $0.restoreCommand != nil }.count }
 }

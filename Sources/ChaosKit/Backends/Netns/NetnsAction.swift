@@ -5,6 +5,13 @@ import HACore
 public enum NetnsAction: Hashable, Sendable {
     /// Run argv through the ``CommandRunner``.
     case run([String])
+    /// Run argv through the ``CommandRunner`` with `input` on its standard input
+    /// (`ip -n <netns> -batch -`: several `ip` commands in one process).
+    case runWithInput([String], input: String)
+    /// Apply iptables `rules` (each `-A|-D|-N <chain> ...` as argv words, no table) to the filter
+    /// table of `netns` in one `ip netns exec <netns> iptables-restore -w <wait> --noflush`:
+    /// atomic, all rules or none. See ``restoreCommand`` and ``equivalentArgv``.
+    case restore(netns: String, wait: Int, rules: [[String]])
     /// Write `contents` to `path` on the machine (cgroup control files, node control files).
     case writeFile(path: String, contents: String)
     /// Remove `path` on the machine (a node control file); a missing file is fine.
@@ -29,6 +36,35 @@ public enum NetnsAction: Hashable, Sendable {
     /// The argv when the action is a command.
     public var argv: [String]? {
         if case .run(let argv) = self { argv } else { nil }
+    }
+
+    /// The command and standard input of a ``restore(netns:wait:rules:)``.
+    public var restoreCommand: (argv: [String], input: String)? {
+        guard case .restore(let netns, let wait, let rules) = self else { return nil }
+        let lines = ["*filter"] + rules.map { $0.map(Self.restoreWord).joined(separator: " ") } + ["COMMIT", ""]
+        return (["ip", "netns", "exec", netns, "iptables-restore", "-w", "\(wait)", "--noflush"], lines.joined(separator: "\n"))
+    }
+
+    /// The action as single commands: a command's argv; a restore's rules one
+    /// `ip netns exec <netns> iptables -w <wait> <rule>` each (what the journal's undo runs,
+    /// and the heal's fallback when some of its rules are already gone).
+    public var equivalentArgv: [[String]] {
+        switch self {
+        case .run(let argv): [argv]
+        case .restore(let netns, let wait, let rules): rules.map { ["ip", "netns", "exec", netns, "iptables", "-w", "\(wait)"] + $0 }
+        default: []
+        }
+    }
+
+    /// A word of an iptables-restore line: quoted when it holds a blank or a quote.
+    public static func restoreWord(_ word: String) -> String {
+        guard word.isEmpty || word.contains(where: { $0 == " " || $0 == "\t" || $0 == "\"" || $0 == "'" }) else { return word }
+        var quoted = "\""
+        for character in word {
+            if character == "\"" || character == "\\" { quoted.append("\\") }
+            quoted.append(character)
+        }
+        return quoted + "\""
     }
 
     /// Whether the backend, not the executor, carries the action out.

@@ -23,6 +23,16 @@ struct NetnsActionExecutor: Sendable {
         case .run(let argv):
             try await run(argv)
             return 1
+        case .runWithInput(let argv, let input):
+            do {
+                try await runner.runChecked(argv, timeout: commandTimeout, input: Data(input.utf8))
+            } catch {
+                if tolerateGone && error.isAlreadyGone { return 1 }
+                throw NetnsError(code: error.code == .timedOut ? .timeout : .command, message: error.description, command: error)
+            }
+            return 1
+        case .restore:
+            return try await restore(action)
         case .writeFile(let path, let contents):
             do {
                 try SystemPaths.writeFile(path, contents: contents)
@@ -65,6 +75,26 @@ struct NetnsActionExecutor: Sendable {
         case .startNode, .shutdownHost, .controllerRequest, .rogue:
             return 0
         }
+    }
+
+    /// One `iptables-restore --noflush` (atomic). When gone is fine and it failed only because
+    /// something is already gone (a rule to delete, typically after a partial inject), the rules
+    /// are applied one command each, each missing one tolerated.
+    private func restore(_ action: NetnsAction) async throws(NetnsError) -> Int {
+        guard let (argv, input) = action.restoreCommand else { return 0 }
+        do {
+            try await runner.runChecked(argv, timeout: commandTimeout, input: Data(input.utf8))
+            return 1
+        } catch {
+            guard tolerateGone && error.isAlreadyGone else {
+                throw NetnsError(code: error.code == .timedOut ? .timeout : .command, message: error.description, command: error)
+            }
+            // The namespace itself is gone: so are its rules.
+            if error.stderr.lowercased().contains("cannot open network namespace") { return 1 }
+        }
+        let single = action.equivalentArgv
+        for argv in single { try await run(argv, goneIsFine: true) }
+        return 1 + single.count
     }
 
     private func run(_ argv: [String], goneIsFine: Bool = false) async throws(NetnsError) {

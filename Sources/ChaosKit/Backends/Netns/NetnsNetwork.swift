@@ -148,17 +148,8 @@ public struct NetnsNetwork: Sendable {
         let start = clock.now
         var stats = Stats()
         let executor = NetnsActionExecutor(runner: runner, commandTimeout: commandTimeout, tolerateGone: false)
-        let journal = journal
-        // One step: journal it, carry it out, mark it created. Returns the commands run.
+        // One step: carry it out (its resource is journaled already). Returns the commands run.
         let perform: @Sendable (NetnsStep) async -> Result<Int, NetnsError> = { step in
-            var seq: Int?
-            if case .plan(let resource) = step.journal {
-                do throws(JournalError) {
-                    seq = try await journal.plan(resource)
-                } catch {
-                    return .failure(NetnsError(code: .journal, message: error.description))
-                }
-            }
             var commands = 0
             for action in step.actions {
                 do throws(NetnsError) {
@@ -167,27 +158,41 @@ public struct NetnsNetwork: Sendable {
                     return .failure(error)
                 }
             }
-            if let seq {
-                do throws(JournalError) {
-                    try await journal.markCreated(seq)
-                } catch {
-                    return .failure(NetnsError(code: .journal, message: error.description))
-                }
-            }
             return .success(commands)
         }
         // Waves of independent steps run concurrently; a wave ends before the next begins, and
         // the first failure stops the bring-up after its wave (the journal lists what exists).
+        // Every resource of a wave is journaled (one write, one fsync) before any step of the
+        // wave starts, and those whose step succeeded are marked created together afterwards.
         for wave in Self.waves(planner.bringUp(layout)) {
-            for result in await forEach(wave, perform) {
+            let resources = wave.map { step -> JournalResource? in
+                if case .plan(let resource) = step.journal { resource } else { nil }
+            }
+            var seqs: [Int?] = []
+            do throws(JournalError) {
+                var planned = try await journal.plan(resources.compactMap { $0 })[...]
+                seqs = resources.map { $0 == nil ? nil : planned.popFirst() }
+            } catch {
+                throw NetnsError(code: .journal, message: error.description)
+            }
+            var created: [Int] = []
+            var failure: NetnsError?
+            for (index, result) in await forEach(wave, perform).enumerated() {
                 switch result {
                 case .success(let commands):
                     stats.commands += commands
                     stats.steps += 1
+                    if let seq = seqs[index] { created.append(seq) }
                 case .failure(let error):
-                    throw error
+                    failure = failure ?? error
                 }
             }
+            do throws(JournalError) {
+                try await journal.markCreated(created)
+            } catch {
+                throw NetnsError(code: .journal, message: error.description)
+            }
+            if let failure { throw failure }
         }
         stats.duration = clock.now - start
         return stats
@@ -212,17 +217,19 @@ public struct NetnsNetwork: Sendable {
             if await undo(entry, stats: &stats) { try? await journal.markRemoved(entry.seq) }
         }
         let journal = journal
-        // One step: its actions unless it is shared and another run lives, then its journal
-        // entry marked removed if they all succeeded. Returns (ran, commands, failures).
-        let perform: @Sendable (NetnsStep) async -> (Bool, Int, [String]) = { step in
+        // One step: its actions unless it is shared and another run lives. Returns (ran,
+        // commands, failures, the journal entry to mark removed: set when they all succeeded).
+        let perform: @Sendable (NetnsStep) async -> (Bool, Int, [String], Int?) = { step in
             var shared = false
             var known = true
+            var seq: Int?
             if case .remove(let kind, let name) = step.journal {
                 let entry = entries.last { $0.kind == kind && $0.name == name }
                 known = entry.map { $0.state != .removed } ?? false
                 shared = entry?.shared ?? false
+                seq = entry?.seq
             }
-            guard known else { return (false, 0, []) }
+            guard known else { return (false, 0, [], nil) }
             var ok = true
             var commands = 0
             var failures: [String] = []
@@ -237,17 +244,18 @@ public struct NetnsNetwork: Sendable {
                     }
                 }
             }
-            if ok, case .remove(let kind, let name) = step.journal {
-                _ = try? await journal.markRemoved(kind: kind, name: name)
-            }
-            return (true, commands, failures)
+            return (true, commands, failures, ok ? seq : nil)
         }
+        // The entries a wave removed are marked removed together (one write, one fsync).
         for wave in Self.waves(planner.tearDown(layout)) {
-            for (ran, commands, failures) in await forEach(wave, perform) where ran {
+            var removed: [Int] = []
+            for (ran, commands, failures, seq) in await forEach(wave, perform) where ran {
                 stats.commands += commands
                 stats.failures += failures
                 stats.steps += 1
+                if let seq { removed.append(seq) }
             }
+            try? await journal.markRemoved(removed)
         }
         // Whatever the plan did not cover (a bring-up that failed half-way).
         for entry in await journal.outstanding.reversed() {
@@ -306,14 +314,36 @@ public struct NetnsNetwork: Sendable {
         return markers
     }
 
+    /// Carries out `actions` in order, except that adjacent restores (one per namespace) run
+    /// concurrently, at most ``parallelism`` at once; every one is tried even when another fails.
     private func perform(_ actions: [NetnsAction], tolerateGone: Bool) async throws(NetnsError) -> [NetnsAction] {
         let executor = NetnsActionExecutor(runner: runner, commandTimeout: commandTimeout, tolerateGone: tolerateGone)
         var markers: [NetnsAction] = []
-        for action in actions {
+        var index = 0
+        while index < actions.count {
+            let action = actions[index]
             if action.isMarker {
                 markers.append(action)
+                index += 1
+                continue
+            }
+            var end = index
+            while end < actions.count, case .restore = actions[end] { end += 1 }
+            if end - index > 1 {
+                let batch = actions[index..<end].map { NetnsStep(journal: .none, actions: [$0]) }
+                let results = await forEach(batch) { step -> NetnsError? in
+                    do throws(NetnsError) {
+                        try await executor.perform(step.actions[0])
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+                if let error = results.compactMap({ $0 }).first { throw error }
+                index = end
             } else {
                 try await executor.perform(action)
+                index += 1
             }
         }
         return markers

@@ -1,7 +1,8 @@
 import HACore
 
 extension NetnsPlanner {
-    /// The commands that inject and heal `fault` (DESIGN §6), as argv lists only.
+    /// The commands that inject and heal `fault` (DESIGN §6), as argv lists only (the rules of
+    /// an `iptables-restore` one `iptables` command each: ``NetnsAction/equivalentArgv``).
     ///
     /// Markers (start a node, controller requests) are left out; use ``faultPlan(_:step:layout:runtime:)``
     /// for the full plan.
@@ -14,7 +15,9 @@ extension NetnsPlanner {
     ///
     /// Network faults are DROP rules in the target host namespaces' `HAC-IN`/`HAC-OUT` chains,
     /// each tagged `-m comment --comment hac-<run>-s<step>` so that the heal deletes exactly
-    /// its own rules. Storage faults act in the host's mount namespace. Process faults signal
+    /// its own rules: one ``NetnsAction/restore(netns:wait:rules:)`` per namespace (`-A` lines
+    /// to inject, `-D` to heal), which the network runs concurrently; the journaled undo is
+    /// the heal as one `iptables -D` per rule (``NetnsAction/equivalentArgv``). Storage faults act in the host's mount namespace. Process faults signal
     /// PIDs from `runtime` (by PID, never by name); power operations use the host's cgroup.
     ///
     /// - Throws: ``NetnsPlanError`` when the fault names an unknown host, datastore or VM,
@@ -22,20 +25,29 @@ extension NetnsPlanner {
     public func faultPlan(_ fault: Fault, step: Int, layout: NetnsLayout, runtime: NodeRuntime) throws(NetnsPlanError) -> FaultPlan {
         let tag = "\(layout.runID.prefix)-s\(step)"
         func resource(_ kind: JournalEntry.Kind, undo: [NetnsAction]) -> JournalResource {
-            JournalResource(kind: kind, name: tag, undo: undo.compactMap(\.argv))
+            JournalResource(kind: kind, name: tag, undo: undo.flatMap(\.equivalentArgv))
         }
         func plan(_ kind: JournalEntry.Kind?, _ inject: [NetnsAction], _ heal: [NetnsAction]) -> FaultPlan {
             FaultPlan(step: step, tag: tag, resource: kind.map { resource($0, undo: heal) }, inject: inject, heal: heal)
         }
-        /// A DROP rule in `chain` of `host`'s namespace: `-A` to inject, `-D` to heal.
-        func rule(_ host: NetnsLayout.Host, _ chain: String, _ match: [String]) -> (NetnsAction, NetnsAction) {
-            let spec = match + ["-m", "comment", "--comment", tag, "-j", "DROP"]
-            return (.run(iptables(host.netns, ["-A", chain] + spec)), .run(iptables(host.netns, ["-D", chain] + spec)))
+        /// A DROP rule in `chain` of `host`'s namespace.
+        typealias Rule = (host: NetnsLayout.Host, chain: String, match: [String])
+        func rule(_ host: NetnsLayout.Host, _ chain: String, _ match: [String]) -> Rule { (host, chain, match) }
+        /// One `iptables-restore --noflush` per namespace (in the order the namespaces first
+        /// appear): `-A` lines to inject, the same lines with `-D` to heal.
+        func rules(_ list: [Rule]) -> ([NetnsAction], [NetnsAction]) {
+            var order: [String] = []
+            var byNetns: [String: [(String, [String])]] = [:]
+            for (host, chain, match) in list {
+                if byNetns[host.netns] == nil { order.append(host.netns) }
+                byNetns[host.netns, default: []].append((chain, match + ["-m", "comment", "--comment", tag, "-j", "DROP"]))
+            }
+            func restore(_ op: String) -> [NetnsAction] {
+                order.map { netns in .restore(netns: netns, wait: iptablesWaitSeconds, rules: byNetns[netns]!.map { [op, $0.0] + $0.1 }) }
+            }
+            return (restore("-A"), restore("-D"))
         }
-        func rules(_ pairs: [(NetnsAction, NetnsAction)]) -> ([NetnsAction], [NetnsAction]) {
-            (pairs.map(\.0), pairs.map(\.1))
-        }
-        func isolation(_ host: NetnsLayout.Host) -> [(NetnsAction, NetnsAction)] {
+        func isolation(_ host: NetnsLayout.Host) -> [Rule] {
             [
                 rule(host, Self.inboundChain, ["-i", NetnsLayout.innerInterface]),
                 rule(host, Self.outboundChain, ["-o", NetnsLayout.innerInterface]),
@@ -45,7 +57,7 @@ extension NetnsPlanner {
         switch fault {
         case .partition(let groups):
             let resolved = try groups.map { (group) throws(NetnsPlanError) in try group.map { (id) throws(NetnsPlanError) in try host(id, layout) } }
-            var pairs: [(NetnsAction, NetnsAction)] = []
+            var pairs: [Rule] = []
             for (g, group) in resolved.enumerated() {
                 let others = resolved.enumerated().filter { $0.offset != g }.flatMap(\.element)
                 for member in group {
@@ -61,7 +73,7 @@ extension NetnsPlanner {
         case .partitionOneWay(let from, let to):
             let senders = try from.map { (id) throws(NetnsPlanError) in try host(id, layout) }
             let receivers = try to.map { (id) throws(NetnsPlanError) in try host(id, layout) }
-            var pairs: [(NetnsAction, NetnsAction)] = []
+            var pairs: [Rule] = []
             for sender in senders {
                 for receiver in receivers {
                     pairs.append(rule(sender, Self.outboundChain, ["-d", receiver.address]))
@@ -84,8 +96,8 @@ extension NetnsPlanner {
 
         case .dropIsolationAddress(let id):
             let target = try host(id, layout)
-            let (inject, heal) = rule(target, Self.outboundChain, ["-d", layout.gateway.address, "-p", "icmp"])
-            return plan(.chain, [inject], [heal])
+            let (inject, heal) = rules([rule(target, Self.outboundChain, ["-d", layout.gateway.address, "-p", "icmp"])])
+            return plan(.chain, inject, heal)
 
         case .packetLoss(let id, let probability):
             let target = try host(id, layout)

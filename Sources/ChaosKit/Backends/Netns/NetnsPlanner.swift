@@ -36,6 +36,7 @@ public struct NetnsPlanner: Hashable, Sendable {
     /// Order: runtime folders → private tmpfs for mount-namespace files → one persistent mount
     /// namespace per host (datastores bind-mounted on a read-only `/vmfs/volumes`) → cgroups →
     /// bridge → network namespaces → veth pairs with addresses → `HAC-IN`/`HAC-OUT` chains.
+    /// Steps of one group form a wave whose resources are journaled together before any is made.
     /// Mount namespaces come before network namespaces so that they hold no copy of them.
     public func bringUp(_ layout: NetnsLayout) -> [NetnsStep] {
         var steps: [NetnsStep] = []
@@ -78,11 +79,14 @@ public struct NetnsPlanner: Hashable, Sendable {
             let inNode = ["nsenter", "--mount=\(file)"]
             var actions: [NetnsAction] = [
                 .writeFile(path: file, contents: ""),
-                .run(["unshare", "--mount=\(file)", "--propagation", "private", "true"]),
-                .run(inNode + ["mount", "-t", "tmpfs", "-o", "size=\(smallTmpfsSize),mode=0755,nosuid,nodev", "\(layout.runID.prefix)-vmfs", NetnsLayout.datastoreRoot]),
+                // The new namespace persists on `file`; its first mount is made in it.
+                .run(["unshare", "--mount=\(file)", "--propagation", "private",
+                      "mount", "-t", "tmpfs", "-o", "size=\(smallTmpfsSize),mode=0755,nosuid,nodev", "\(layout.runID.prefix)-vmfs", NetnsLayout.datastoreRoot]),
             ]
+            if !host.datastores.isEmpty {
+                actions.append(.run(inNode + ["mkdir"] + host.datastores.map { layout.datastoreMountPoint($0) }))
+            }
             for ds in host.datastores {
-                actions.append(.run(inNode + ["mkdir", layout.datastoreMountPoint(ds)]))
                 actions.append(.run(inNode + ["mount", "--bind", layout.datastoreSource(ds), layout.datastoreMountPoint(ds)]))
             }
             actions += [
@@ -122,9 +126,8 @@ public struct NetnsPlanner: Hashable, Sendable {
         steps.append(NetnsStep(
             journal: .plan(JournalResource(kind: .link, name: layout.bridge, undo: [["ip", "link", "del", layout.bridge]])),
             actions: [
-                .run(["ip", "link", "add", "name", layout.bridge, "type", "bridge"]),
+                .run(["ip", "link", "add", "name", layout.bridge, "up", "type", "bridge"]),
                 .run(["ip", "addr", "add", "\(layout.bridgeAddress)/\(NetnsLayout.prefixLength)", "dev", layout.bridge]),
-                .run(["ip", "link", "set", layout.bridge, "up"]),
             ]
         ))
         // `ip netns add` makes /run/netns a bind mount of itself on first use: journaled (shared),
@@ -136,10 +139,7 @@ public struct NetnsPlanner: Hashable, Sendable {
         for (index, endpoint) in layout.endpoints.enumerated() {
             steps.append(NetnsStep(
                 journal: .plan(JournalResource(kind: .netns, name: endpoint.netns, undo: [["ip", "netns", "del", endpoint.netns]])),
-                actions: [
-                    .run(["ip", "netns", "add", endpoint.netns]),
-                    .run(["ip", "-n", endpoint.netns, "link", "set", "lo", "up"]),
-                ],
+                actions: [.run(["ip", "netns", "add", endpoint.netns])],
                 // The first `ip netns add` alone: it may make /run/netns a bind mount of itself,
                 // which two at once would do twice.
                 group: index == 0 ? nil : "network-namespaces"
@@ -150,29 +150,28 @@ public struct NetnsPlanner: Hashable, Sendable {
             steps.append(NetnsStep(
                 journal: .plan(JournalResource(kind: .link, name: endpoint.veth, undo: [["ip", "link", "del", endpoint.veth]])),
                 actions: [
-                    .run(["ip", "link", "add", endpoint.veth, "type", "veth", "peer", "name", eth, "netns", endpoint.netns]),
-                    .run(["ip", "link", "set", endpoint.veth, "master", layout.bridge]),
-                    .run(["ip", "link", "set", endpoint.veth, "up"]),
-                    // Only the connected /24 route: no default route, no NAT.
-                    .run(["ip", "-n", endpoint.netns, "addr", "add", "\(endpoint.address)/\(NetnsLayout.prefixLength)", "dev", eth]),
-                    .run(["ip", "-n", endpoint.netns, "link", "set", eth, "up"]),
+                    .run(["ip", "link", "add", endpoint.veth, "up", "master", layout.bridge, "type", "veth", "peer", "name", eth, "netns", endpoint.netns]),
+                    // In the namespace, one `ip` for all three; only the connected /24 route:
+                    // no default route, no NAT.
+                    .runWithInput(["ip", "-n", endpoint.netns, "-batch", "-"], input: [
+                        "link set lo up",
+                        "addr add \(endpoint.address)/\(NetnsLayout.prefixLength) dev \(eth)",
+                        "link set \(eth) up",
+                    ].map { $0 + "\n" }.joined()),
                 ],
                 group: "veth"
             ))
         }
-        // One wave per chain: the two chains of a namespace are never changed at once.
-        for (chain, hook) in [(Self.inboundChain, "INPUT"), (Self.outboundChain, "OUTPUT")] {
-            for host in layout.hosts {
-                steps.append(NetnsStep(
-                    journal: .plan(JournalResource(kind: .chain, name: "\(host.netns)/\(chain)", undo: [
-                        iptables(host.netns, ["-D", hook, "-j", chain]),
-                        iptables(host.netns, ["-F", chain]),
-                        iptables(host.netns, ["-X", chain]),
-                    ])),
-                    actions: [.run(iptables(host.netns, ["-N", chain])), .run(iptables(host.netns, ["-A", hook, "-j", chain]))],
-                    group: "chain-\(chain)"
-                ))
-            }
+        // Both chains of a namespace and their jumps in one `iptables-restore --noflush`.
+        for host in layout.hosts {
+            let chains = [(Self.inboundChain, "INPUT"), (Self.outboundChain, "OUTPUT")]
+            steps.append(NetnsStep(
+                journal: .plan(JournalResource(kind: .chain, name: Self.chainsName(host), undo: chains.flatMap { chain, hook in
+                    [iptables(host.netns, ["-D", hook, "-j", chain]), iptables(host.netns, ["-F", chain]), iptables(host.netns, ["-X", chain])]
+                })),
+                actions: [.restore(netns: host.netns, wait: iptablesWaitSeconds, rules: chains.map { ["-N", $0.0] } + chains.map { ["-A", $0.1, "-j", $0.0] })],
+                group: "chains"
+            ))
         }
         return steps
     }
@@ -197,9 +196,7 @@ public struct NetnsPlanner: Hashable, Sendable {
         let mnt = layout.mountNamespaceDirectory
         steps.append(NetnsStep(journal: .remove(.mount, name: mnt), actions: [.run(["umount", "-l", mnt])]))
         for host in layout.hosts {
-            for chain in [Self.inboundChain, Self.outboundChain] {
-                steps.append(NetnsStep(journal: .remove(.chain, name: "\(host.netns)/\(chain)"), actions: [], group: "chains"))
-            }
+            steps.append(NetnsStep(journal: .remove(.chain, name: Self.chainsName(host)), actions: [], group: "chains"))
         }
         for endpoint in layout.endpoints {
             steps.append(NetnsStep(journal: .remove(.link, name: endpoint.veth), actions: [.run(["ip", "link", "del", endpoint.veth])], group: "veth"))
@@ -235,6 +232,11 @@ public struct NetnsPlanner: Hashable, Sendable {
     }
 
     // MARK: - Helpers
+
+    /// The journal name of a host namespace's `HAC-IN` and `HAC-OUT` chains.
+    static func chainsName(_ host: NetnsLayout.Host) -> String {
+        "\(host.netns)/\(inboundChain)+\(outboundChain)"
+    }
 
     /// `ip netns exec <netns> iptables -w <s> <args>`.
     func iptables(_ netns: String, _ arguments: [String]) -> [String] {
