@@ -71,28 +71,10 @@ public struct NetnsBackend: ClusterBackend {
         let clock = ContinuousClock()
         var hostPower: [HostPowerRecord] = scenario.cluster.hosts.map { HostPowerRecord(host: $0.id, start: 0, end: nil, cleanShutdown: false) }
 
-        // Out-of-band sampler of poweron files and markers.
-        let progress = options.progress
-        let sampler = Task {
-            while !Task.isCancelled {
-                cluster.sampleDatastoreFiles()
-                if let progress {
-                    for event in cluster.newEvents() {
-                        if let line = ProgressLine.line(for: event, timeScale: scale) { progress(line) }
-                    }
-                }
-                try? await Task.sleep(for: .milliseconds(200))
-            }
-        }
+        // Out-of-band sampler of poweron files and markers, and progress lines.
+        let sampler = RealTimeline.startSampler(cluster, timeScale: scale, progress: options.progress)
         defer { sampler.cancel() }
-
-        enum Action { case inject(Int), heal(Int) }
-        var timeline: [(time: Double, order: Int, action: Action)] = []
-        for (index, step) in scenario.steps.enumerated() {
-            timeline.append((step.at * scale, 1, .inject(index)))
-            if let heal = step.healAt { timeline.append((heal * scale, 0, .heal(index))) }
-        }
-        timeline.sort { ($0.time, $0.order) < ($1.time, $1.order) }
+        let timeline = RealTimeline.entries(of: scenario, scale: scale)
         var records: [FaultRecord] = []
         var recordIndex: [Int: Int] = [:]
         var plans: [Int: FaultPlan] = [:]
