@@ -27,9 +27,12 @@ struct RealRun {
         if let journalOwner {
             // A dead harness: the same layout, but the journal names a PID that has exited.
             runID = RunID.random()
-            let subnet = try await NetnsNetwork.freeSubnetIndex(for: runID, runner: ProcessCommandRunner())
+            let runner = ProcessCommandRunner()
+            let (subnet, claimed) = try await SubnetClaim.claim(runID: runID, journalDirectory: journalDir, ownerPID: journalOwner) { () async throws(NetnsError) in
+                try await NetnsNetwork.subnetIndicesInUse(runner: runner)
+            }
             layout = try NetnsLayout(runID: runID, hosts: hosts, datastores: datastores, ipStorage: ipStorage, runDirectory: "\(root)/run", subnetIndex: subnet)
-            journal = try RunJournal(runID: runID, directory: journalDir, ownerPID: journalOwner)
+            journal = claimed
             network = NetnsNetwork(layout: layout, journal: journal, runner: ProcessCommandRunner(), journalDirectory: journalDir)
         } else {
             // The start of a run: whatever a crashed earlier test process left is reaped here.

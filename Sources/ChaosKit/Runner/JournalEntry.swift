@@ -6,7 +6,7 @@
 public struct JournalEntry: Hashable, Sendable, Codable {
     /// What sort of thing the entry stands for.
     public enum Kind: String, Hashable, Sendable, Codable, CaseIterable {
-        case netns, link, chain, mount, cgroup, process, dir, container, network
+        case netns, link, chain, mount, cgroup, process, dir, container, network, image
     }
 
     /// Where the resource is in its life.

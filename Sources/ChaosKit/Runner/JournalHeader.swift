@@ -9,13 +9,17 @@ public struct JournalHeader: Hashable, Sendable, Codable {
     public var ownerStartTicks: UInt64?
     /// Unix seconds.
     public var createdAt: Double
+    /// The /24 of 198.18.0.0/15 the run claimed (``SubnetClaim``), so that runs starting at the
+    /// same time never pick the same one. Absent in journals that claim none.
+    public var subnetIndex: Int?
 
-    public init(runID: RunID, ownerPID: Int32, ownerStartTicks: UInt64?, createdAt: Double) {
+    public init(runID: RunID, ownerPID: Int32, ownerStartTicks: UInt64?, createdAt: Double, subnetIndex: Int? = nil) {
         self.journal = 1
         self.runID = runID
         self.ownerPID = ownerPID
         self.ownerStartTicks = ownerStartTicks
         self.createdAt = createdAt
+        self.subnetIndex = subnetIndex
     }
 }
 

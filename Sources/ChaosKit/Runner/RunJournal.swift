@@ -25,7 +25,8 @@ public actor RunJournal {
     ///
     /// - Parameters:
     ///   - ownerPID: the process whose death makes the run dead (default: this process).
-    public init(runID: RunID, directory: String = RunJournal.defaultDirectory, ownerPID: Int32 = getpid()) throws(JournalError) {
+    ///   - subnetIndex: the subnet the run claims (see ``SubnetClaim``; `nil`: none).
+    public init(runID: RunID, directory: String = RunJournal.defaultDirectory, ownerPID: Int32 = getpid(), subnetIndex: Int? = nil) throws(JournalError) {
         self.runID = runID
         self.path = Self.path(for: runID, directory: directory)
         do {
@@ -41,7 +42,7 @@ public actor RunJournal {
         descriptor = fd
         let header = JournalHeader(
             runID: runID, ownerPID: ownerPID, ownerStartTicks: SystemPaths.live.startTicks(pid: ownerPID),
-            createdAt: Date().timeIntervalSince1970
+            createdAt: Date().timeIntervalSince1970, subnetIndex: subnetIndex
         )
         try Self.appendLine(Self.encode(header), fd: fd, path: path)
         Self.syncDirectory(directory)

@@ -123,18 +123,33 @@ public struct ComposeBackend: ClusterBackend {
             if !reaped.removed.isEmpty { options.progress?("reaped \(reaped.removed.count) leftovers of dead runs") }
         }
         let runID = RunID.random()
+        // The subnet is claimed and the journal opened under one lock (SubnetClaim): in use are
+        // the interfaces' subnets, every Docker network's (Docker refuses overlapping pools,
+        // also of networks that are not ours) and the claims of runs starting at the same time.
         let subnet: Int
+        let journal: RunJournal
         do {
-            subnet = try await NetnsNetwork.freeSubnetIndex(for: runID, runner: runner)
+            (subnet, journal) = try await SubnetClaim.claim(runID: runID, journalDirectory: journalDirectory) { [engine, runner] () async throws(NetnsError) in
+                var used = try await NetnsNetwork.subnetIndicesInUse(runner: runner)
+                do {
+                    for network in try await engine.networkList(label: nil) {
+                        used.formUnion(NetnsLayout.subnetIndicesInUse(ipBriefAddr: network.ipam.map(\.subnet).joined(separator: " ")))
+                    }
+                } catch {
+                    throw NetnsError(code: .command, message: "listing Docker networks: \(error)")
+                }
+                return used
+            }
         } catch {
             throw NodeClusterError(message: "compose backend: \(error)")
         }
-        let (layout, cluster) = try Self.model(scenario: scenario, runID: runID, subnetIndex: subnet, workDirectory: workDirectory, image: image, scale: scale, limits: limits)
-        let journal: RunJournal
+        let layout: ComposeLayout
+        let cluster: NodeCluster
         do {
-            journal = try RunJournal(runID: runID, directory: journalDirectory)
+            (layout, cluster) = try Self.model(scenario: scenario, runID: runID, subnetIndex: subnet, workDirectory: workDirectory, image: image, scale: scale, limits: limits)
         } catch {
-            throw NodeClusterError(message: "compose backend: \(error)")
+            _ = await journal.close()
+            throw error
         }
         try? runID.rawValue.write(toFile: workDirectory + "/run-id", atomically: true, encoding: .utf8)
         let deployment = ComposeDeployment(layout: layout, engine: engine, journal: journal, runner: runner, journalDirectory: journalDirectory, limits: limits)

@@ -233,10 +233,11 @@ public struct DockerEngine: Sendable {
         try await call("DELETE", "/networks/\(Self.segment(idOrName))", accept: [404])
     }
 
-    /// `GET /networks` of the networks carrying `label` (`"key"` or `"key=value"`). The list
-    /// does not fill in ``NetworkInfo/containers``; ``networkInspect(_:)`` does.
-    public func networkList(label: String) async throws(DockerError) -> [NetworkInfo] {
-        let response = try await call("GET", "/networks", query: [("filters", Self.labelFilter(label))])
+    /// `GET /networks` of the networks carrying `label` (`"key"` or `"key=value"`; `nil`: every
+    /// network). The list does not fill in ``NetworkInfo/containers``; ``networkInspect(_:)`` does.
+    public func networkList(label: String?) async throws(DockerError) -> [NetworkInfo] {
+        let query = label.map { [("filters", Self.labelFilter($0))] } ?? []
+        let response = try await call("GET", "/networks", query: query)
         return try decode([NetworkInfo].self, from: response, request: "GET /networks")
     }
 

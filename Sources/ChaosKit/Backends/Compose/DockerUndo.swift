@@ -12,6 +12,8 @@ public enum DockerUndo {
     public static func removeContainer(_ name: String) -> [String] { [command, "container-rm", name] }
     /// Removes the network (after its containers).
     public static func removeNetwork(_ name: String) -> [String] { [command, "network-rm", name] }
+    /// Removes the image (with force; tests import throw-away images).
+    public static func removeImage(_ name: String) -> [String] { [command, "image-rm", name] }
     /// Unpauses the container (a `host.freeze` left in place).
     public static func unpause(_ name: String) -> [String] { [command, "container-unpause", name] }
 
@@ -30,6 +32,8 @@ public enum DockerUndo {
                 try await engine.containerRemove(name, force: true)
             case "network-rm":
                 try await engine.networkRemove(name)
+            case "image-rm":
+                try await engine.imageRemove(name, force: true)
             case "container-unpause":
                 do {
                     try await engine.containerUnpause(name)

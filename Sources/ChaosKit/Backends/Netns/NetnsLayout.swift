@@ -7,7 +7,8 @@ import HACore
 ///   512. **Collision rule:** before bring-up the backend reads `ip -br addr`; when any
 ///   interface already has an IPv4 address inside that /24 (another run's `hac…br`, or
 ///   anything else), it takes the next free `k` (k+1, k+2, … wrapping at 512), see
-///   ``chooseSubnetIndex(preferred:inUse:)``. There is no default route and no NAT.
+///   ``chooseSubnetIndex(preferred:inUse:)``. Runs claim it under a machine-wide lock together
+///   with the claims of live runs' journals (``SubnetClaim``). There is no default route and no NAT.
 /// - Bridge `hac<run>br` with `.254` (the harness side), isolation gateway namespace
 ///   `hac-<run>-gw` at `.1`, controller namespace `hac-<run>-vc` at `.2`, host *i* (1-based,
 ///   at most 200) in `hac-<run>-h<i>` at `.(10+i)`; veth `hac<run>h<i>` on the bridge,

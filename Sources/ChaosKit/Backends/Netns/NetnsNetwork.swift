@@ -104,36 +104,40 @@ public struct NetnsNetwork: Sendable {
             throw NetnsError(code: .unsupported, message: Capabilities.netnsProblems.joined(separator: "; "))
         }
         let reaped = reapDeadRuns ? await Reaper.clean(runID: nil, journalDir: journalDirectory, runner: runner) : ReaperReport()
-        let subnet = try await freeSubnetIndex(for: runID, runner: runner)
+        // The subnet is claimed and the journal opened under one lock (SubnetClaim), so runs
+        // starting together never share a /24.
+        let (subnet, journal) = try await SubnetClaim.claim(runID: runID, journalDirectory: journalDirectory) { () async throws(NetnsError) in
+            try await subnetIndicesInUse(runner: runner)
+        }
         let layout: NetnsLayout
-        let journal: RunJournal
         do {
             layout = try NetnsLayout(
                 runID: runID, hosts: hosts, datastores: datastores, ipStorage: ipStorage, runDirectory: runDirectory, subnetIndex: subnet, limits: limits
             )
         } catch {
+            _ = await journal.close()
             throw NetnsError(code: .unsupported, message: error.description)
-        }
-        do {
-            journal = try RunJournal(runID: runID, directory: journalDirectory)
-        } catch {
-            throw NetnsError(code: .journal, message: error.description)
         }
         return (NetnsNetwork(layout: layout, journal: journal, runner: runner, journalDirectory: journalDirectory), reaped)
     }
 
     // MARK: - Subnet
 
-    /// The first free subnet index from the run id's preferred one (`ip -br addr`, collision rule
-    /// of ``NetnsLayout``).
-    public static func freeSubnetIndex(for runID: RunID, runner: any CommandRunner, timeout: Duration = .seconds(10)) async throws(NetnsError) -> Int {
-        let output: String
+    /// The subnet indices the machine's interfaces show in use (`ip -br addr`, collision rule of
+    /// ``NetnsLayout``).
+    public static func subnetIndicesInUse(runner: any CommandRunner, timeout: Duration = .seconds(10)) async throws(NetnsError) -> Set<Int> {
         do {
-            output = try await runner.runChecked(["ip", "-br", "addr"], timeout: timeout).stdout
+            return NetnsLayout.subnetIndicesInUse(ipBriefAddr: try await runner.runChecked(["ip", "-br", "addr"], timeout: timeout).stdout)
         } catch {
             throw NetnsError(code: .command, message: error.description, command: error)
         }
-        guard let index = NetnsLayout.chooseSubnetIndex(preferred: NetnsLayout.preferredSubnetIndex(for: runID), inUse: NetnsLayout.subnetIndicesInUse(ipBriefAddr: output)) else {
+    }
+
+    /// The first free subnet index from the run id's preferred one, without claiming it (a run
+    /// claims its subnet with ``SubnetClaim``; this is for renders and tests).
+    public static func freeSubnetIndex(for runID: RunID, runner: any CommandRunner, timeout: Duration = .seconds(10)) async throws(NetnsError) -> Int {
+        let used = try await subnetIndicesInUse(runner: runner, timeout: timeout)
+        guard let index = NetnsLayout.chooseSubnetIndex(preferred: NetnsLayout.preferredSubnetIndex(for: runID), inUse: used) else {
             throw NetnsError(code: .noSubnet, message: "all 512 /24 subnets of 198.18.0.0/15 are in use")
         }
         return index
