@@ -1,6 +1,7 @@
 import Foundation
 import HACore
 import HAWire
+import Logging
 
 // MARK: - The master's session with the controller (vCenter role)
 
@@ -35,6 +36,9 @@ extension AgentShell {
             deliver(.vcenterConnectionChanged(connected: accepted))
         case .disconnected:
             deliver(.vcenterConnectionChanged(connected: false))
+        case .connectFailed(let reason):
+            // Retried every heartbeat interval; logged once per distinct failure.
+            logger.warning("cannot connect to the controller", metadata: ["ha.reason": "\(reason)"])
         case .configPushed(let id, let config):
             deliver(.configurationPushed(config))
             let applied = instance.config.version >= config.version

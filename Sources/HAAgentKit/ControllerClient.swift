@@ -13,6 +13,10 @@ public enum ControllerEvent: Sendable, Hashable {
     case connected(accepted: Bool)
     /// An accepted session ended (the controller went away, or the client was stopped).
     case disconnected
+    /// A connection attempt failed (refused, unreachable, timed out, or an option the socket
+    /// would not take). Reported once per run of attempts that fail the same way, so the agent
+    /// logs why it has no controller session instead of retrying silently.
+    case connectFailed(reason: String)
     /// vCenter pushed a configuration; answer with ``ControllerClient/ack(id:ok:reason:)`` once applied.
     case configPushed(id: UInt64, config: ClusterConfig)
     /// vCenter asks to protect (`true`) or unprotect (`false`) a VM. Answer with
@@ -54,6 +58,8 @@ public actor ControllerClient {
     public private(set) var isWanted = true
     /// Whether the current session was accepted by the controller.
     public private(set) var isAccepted = false
+    /// Connection attempts so far (each ``reconnectInterval`` while no session is up).
+    public private(set) var connectAttempts = 0
     /// Lines from the controller that were too long or did not decode (dropped).
     public private(set) var droppedLines = 0
     /// The configuration version announced in `hello` (updated by acked config pushes).
@@ -61,6 +67,9 @@ public actor ControllerClient {
 
     private var session: Session?
     private var sessionCounter: UInt64 = 0
+    /// The last connection failure reported (``ControllerEvent/connectFailed(reason:)``); `nil`
+    /// after a connection succeeds.
+    private var lastConnectFailure: String?
     private var lastReport: ControllerProtocol.StateReport?
     private var refusalReported = false
     /// Config pushes not acked yet: request id → version (bounded by ``maxPendingConfigs``).
@@ -179,6 +188,7 @@ public actor ControllerClient {
     // MARK: - Sessions
 
     private func runSession() async {
+        connectAttempts += 1
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
             var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -197,8 +207,14 @@ public actor ControllerClient {
                 }
             }
         } catch {
+            let reason = "\(address):\(port): \(error)"
+            if reason != lastConnectFailure {
+                lastConnectFailure = reason
+                await onEvent(.connectFailed(reason: reason))
+            }
             return
         }
+        lastConnectFailure = nil
         sessionCounter += 1
         let sessionID = sessionCounter
         do {

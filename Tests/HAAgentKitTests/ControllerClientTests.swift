@@ -226,6 +226,33 @@ struct ControllerClientTests {
 
     // MARK: - Robustness
 
+    @Test func connectFailures_areReportedOncePerRunOfTheSameFailure() async throws {
+        // A loopback port nobody listens on: every attempt is refused.
+        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(probe.localAddress?.port)
+        try await probe.close()
+        let recorder = EventRecorder(timeline: nil)
+        let client = ControllerClient(
+            address: "127.0.0.1", port: port, host: "host-1", configVersion: 1,
+            reconnectInterval: .milliseconds(50), keepaliveInterval: .milliseconds(50)
+        ) { event in
+            await recorder.record(event)
+        }
+        let task = Task { await client.run() }
+        let reason = await recorder.waitForValue { event -> String? in
+            if case .connectFailed(let reason) = event { reason } else { nil }
+        }
+        #expect(reason?.contains("127.0.0.1:\(port)") == true, "\(String(describing: reason))")
+        // Several more refused attempts: still one report.
+        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        while await client.connectAttempts < 5, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(await client.connectAttempts >= 5)
+        #expect(await recorder.count { if case .connectFailed = $0 { true } else { false } } == 1)
+        #expect(await !client.isAccepted)
+        await client.stop()
+        await task.value
+    }
+
     @Test func agentLines_whenMalformed_areDroppedAndCountedWithoutEndingTheSession() async throws {
         let controller = try ControllerProcess.start(config: ControllerFixtures.cluster())
         defer { controller.cleanUp() }
