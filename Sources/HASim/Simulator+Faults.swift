@@ -120,7 +120,18 @@ extension Simulator {
     }
 
     /// Freeze (cgroup freezer) or thaw every process of a host.
-    public mutating func freeze(_ host: HostID, _ frozen: Bool) { hosts[host]?.frozen = frozen }
+    ///
+    /// On thaw, a renewal that came due while frozen happens at once, as in a real process
+    /// whose monotonic timer expired while it was stopped (the periodic schedule keeps its
+    /// phase). Without it a VM thawed 5 s before its lease ran out kept waiting for its next
+    /// period, lost its lock to a restart elsewhere, and the checker saw a split brain that a
+    /// real node does not have (sim nightly c62c88c7).
+    public mutating func freeze(_ host: HostID, _ frozen: Bool) {
+        guard let state = hosts[host], state.frozen != frozen else { return }
+        hosts[host]?.frozen = frozen
+        guard !frozen else { return }
+        for instance in instancesOn(host) where instance.renewMissed { renewDiskLock(instance.id) }
+    }
 
     /// The controller goes down (or comes back); HA must keep working.
     public mutating func setControllerUp(_ up: Bool) {

@@ -119,9 +119,20 @@ extension Simulator {
     /// A running VM renews its disk lock; finding it taken by another instance once storage is
     /// back, it powers itself off (lost-lock resolution, oracle §7.1).
     mutating func vmRenew(_ id: String) {
-        guard let instance = instances[id], let config = cluster.vm(instance.vm) else { return }
+        guard instances[id] != nil else { return }
         schedule(at: now + setup.settings.vmDiskLockRenewInterval, .vmRenew(id))
-        guard let host = hosts[instance.host], !host.frozen else { return }
+        renewDiskLock(id)
+    }
+
+    /// One renewal of the instance's disk lock (a frozen process renews nothing).
+    mutating func renewDiskLock(_ id: String) {
+        guard let instance = instances[id], let config = cluster.vm(instance.vm) else { return }
+        guard let host = hosts[instance.host] else { return }
+        guard !host.frozen else {
+            instances[id]?.renewMissed = true
+            return
+        }
+        instances[id]?.renewMissed = false
         let health = self.health(instance.host, config.homeDatastore)
         if health == .permanentDeviceLoss, cluster.terminateVMOnPDL {
             stopInstance(id, reason: .pdl, releaseLock: false, notify: true)

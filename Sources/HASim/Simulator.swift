@@ -286,6 +286,8 @@ struct SimVM: Sendable {
     var host: HostID
     var hung = false
     var shuttingDown = false
+    /// A disk-lock renewal came due while the host was frozen: it happens at the thaw.
+    var renewMissed = false
     var recordIndex: Int
 }
 

@@ -82,6 +82,13 @@ public struct AgentHarness {
         }
     }
 
+    /// The agent does not run until `deadline` (SIGSTOP, a frozen cgroup): time passes with no
+    /// tick and nothing delivered; the next ``advance(to:between:)`` resumes it.
+    public mutating func pause(until deadline: Instant) {
+        let step = instance.settings.tickInterval
+        while now + step <= deadline { now = now + step }
+    }
+
     /// Delivers a message from `sender` now.
     public mutating func receive(_ message: PeerMessage, from sender: HostID) {
         handle(.messageReceived(message, from: sender))

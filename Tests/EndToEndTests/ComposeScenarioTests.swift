@@ -55,7 +55,7 @@ import Testing
         for name in Self.smoke {
             let data = try #require(FileManager.default.contents(atPath: "\(out)/\(name)/result.json"), "no result for \(name)")
             let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-            #expect(json["verdict"] as? String == "pass", "\(name): \(String(decoding: data, as: UTF8.self).prefix(1500))")
+            #expect(json["verdict"] as? String == "pass", "\(name): \(failedChecks(json))")
             #expect(json["backend"] as? String == "compose")
             // The run's own compose file and Docker's event stream are evidence in its folder.
             #expect(FileManager.default.fileExists(atPath: "\(out)/\(name)/docker-compose.yml"))
@@ -194,3 +194,4 @@ import Testing
         #expect(!ps.contains(out), "processes left: \(ps.split(separator: "\n").filter { $0.contains(out) }.prefix(5))")
     }
 }
+

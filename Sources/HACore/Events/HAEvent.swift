@@ -17,6 +17,9 @@ public struct HAEvent: Hashable, Sendable, Codable {
     /// The facts (past tense; names from the oracle).
     public enum Kind: Hashable, Sendable, Codable {
         case agentStarted
+        /// The agent ran again after not running for `pausedSeconds` (stopped, frozen or
+        /// stalled); for ``Settings/resumeGrace`` it gathers fresh evidence before judging by timers.
+        case agentResumed(pausedSeconds: Double)
         case agentStopped(reason: String)
         case roleChanged(Role)
         case electionStarted

@@ -29,6 +29,11 @@ extension FDM.Instance {
             state.nextBroadcast = now + settings.electionMessageInterval
         }
         let end = state.startedAt + settings.electionDuration
+        guard !inResumeGrace else {
+            // Candidates' messages from before the gap are stale: hear them again first.
+            election = state
+            return
+        }
         if state.awaitingWinner == nil, now >= end {
             var best = myCandidate
             // A candidate silent for half the host timeout (five election messages missed) left

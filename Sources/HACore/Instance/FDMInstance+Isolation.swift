@@ -13,7 +13,7 @@ extension FDM.Instance {
         guard config.hosts.count > 1, config.hostMonitoringEnabled else { return }
         switch isolation {
         case .connected:
-            guard role == .master,
+            guard role == .master, !inResumeGrace,
                   now.duration(since: lastHeardAnyPeer) > settings.heartbeatInterval + settings.tickInterval,
                   lastIsolationAnswer.map({ now.duration(since: $0) >= settings.isolationPingInterval }) ?? true else { return }
             isolation = .probing(since: now, nextProbe: now + settings.isolationPingInterval)
@@ -26,7 +26,7 @@ extension FDM.Instance {
             let deadline = master.map { !$0.electedAlone } ?? false
                 ? max(lastHeardAnyPeer + settings.isolationPingTimeout, since + settings.isolationPingInterval)
                 : since + settings.isolationPingTimeout
-            if now >= deadline {
+            if now >= deadline, !inResumeGrace {
                 declareIsolated(now, into: &directives)
                 // With no policy delay (5.0) the response is due in this very tick.
                 isolationResponseTick(now, into: &directives)
@@ -40,7 +40,8 @@ extension FDM.Instance {
                 directives.append(.probeIsolationAddresses(isolationAddresses))
             }
             isolation = .isolated(state)
-            isolationResponseTick(now, into: &directives)
+            // After a gap, the probe just sent may show the isolation is over: no response yet.
+            if !inResumeGrace { isolationResponseTick(now, into: &directives) }
         }
     }
 

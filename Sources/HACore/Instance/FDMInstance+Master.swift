@@ -112,6 +112,8 @@ extension FDM.Instance {
             master?.nextRenew = now + settings.protectedListRenewInterval
         }
         if now >= state.nextAcquireAttempt { masterAcquireLocks(now, into: &directives) }
+        // After a gap the members' silence is this agent's own: hear them before classifying.
+        guard !inResumeGrace else { return }
         for host in state.members.keys.sorted() { classify(host, now, into: &directives) }
         if let sweep = master?.sweepAt, now >= sweep {
             master?.sweepAt = nil

@@ -11,6 +11,7 @@ extension FDM.Instance {
             enterElection(now, into: &directives)
             nextHeartbeatFileWrite = now
         }
+        noteResumeGap(now, into: &directives)
         if now >= nextHeartbeatFileWrite {
             heartbeatCounter += 1
             for ds in heartbeatDatastores where datastoreHealth[ds]?.isWritable == true {
@@ -28,8 +29,40 @@ extension FDM.Instance {
         case .none: break
         }
         isolationTick(now, into: &directives)
+        // VM heartbeats and APD clocks kept running while this agent did not: judge them after
+        // the grace, once hostd's fresh reports are in.
+        guard !inResumeGrace else { return }
         monitoringTick(now, into: &directives)
         componentProtectionTick(now, into: &directives)
+    }
+
+    /// Time that passed while the agent did not run is no evidence of anyone's silence: after a
+    /// gap of ``Settings/resumeGap`` between ticks, the agent asks for fresh evidence at once
+    /// (heartbeats, announcements, an isolation-address probe) and for ``Settings/resumeGrace``
+    /// takes no decision by its timers (no election result, no lost master, no unreachable or
+    /// dead host, no isolation declaration or response, no VM-monitoring reset, no APD action).
+    /// Without it a thawed master declared every slave dead before it read their heartbeats,
+    /// and a thawed isolated host applied its isolation response in the same instant as the
+    /// heal that cancelled it (sim nightly c62c88c7, seed 5429).
+    mutating func noteResumeGap(_ now: Instant, into directives: inout [FDM.Directive]) {
+        defer {
+            lastTickAt = now
+            inResumeGrace = resumeGraceUntil.map { now < $0 } ?? false
+        }
+        guard let last = lastTickAt, now.duration(since: last) >= settings.resumeGap else { return }
+        let paused = now.duration(since: last).components
+        record(.agentResumed(pausedSeconds: Double(paused.seconds) + Double(paused.attoseconds) / 1e18), now, into: &directives)
+        resumeGraceUntil = now + settings.resumeGrace
+        slave?.nextHeartbeat = now
+        master?.nextHeartbeat = now
+        master?.nextAnnounce = now
+        switch isolation {
+        case .connected: break
+        case .probing(let since, _): isolation = .probing(since: since, nextProbe: now)
+        case .isolated(var state):
+            state.nextProbe = now
+            isolation = .isolated(state)
+        }
     }
 
     mutating func onMessage(_ message: PeerMessage, from sender: HostID, _ now: Instant, into directives: inout [FDM.Directive]) {
@@ -107,7 +140,7 @@ extension FDM.Instance {
 
     mutating func slaveTick(_ now: Instant, into directives: inout [FDM.Directive]) {
         guard let state = slave else { return }
-        if now.duration(since: state.lastMasterHeartbeat) >= settings.hostTimeout {
+        if !inResumeGrace, now.duration(since: state.lastMasterHeartbeat) >= settings.hostTimeout {
             // Lost the master: T10 election (oracle §4.2, §4.3).
             enterElection(now, into: &directives)
             return

@@ -35,6 +35,12 @@ extension FDM {
         var heartbeatDatastores: [DatastoreID] = []
         var lastWrittenPowerOnFile: PowerOnFile?
         var lastHeardAnyPeer: Instant
+        /// The previous tick (a long gap since it: the agent did not run, see ``onTick``).
+        var lastTickAt: Instant?
+        /// Until when, after such a gap, the agent only gathers evidence (no timer verdicts).
+        var resumeGraceUntil: Instant?
+        /// Whether this tick is in that grace (set at the top of ``onTick``).
+        var inResumeGrace = false
         var lastIsolationAnswer: Instant?
         var nextAttemptID: UInt64 = 1
         /// Restart attempts this host is carrying out for a master: VM → (attempt id, master).

@@ -121,6 +121,14 @@ public struct Settings: Hashable, Sendable, Codable {
         self.restartIsolatedVMWithoutMarker = true
     }
 
+    /// A gap between two ticks at least this long means the agent did not run meanwhile
+    /// (SIGSTOP, a frozen cgroup, a stalled machine): 2 s at scale 1, twenty ticks.
+    public var resumeGap: Duration { max(tickInterval * 20, heartbeatInterval * 2) }
+
+    /// After such a gap, how long the agent gathers fresh evidence (heartbeats, isolation-address
+    /// answers) before it judges anything by its timers: one heartbeat period and two ticks.
+    public var resumeGrace: Duration { heartbeatInterval + tickInterval * 2 }
+
     /// D_iso: 0 on 5.0; max(30 s, configured) on 5.1+ (oracle §4).
     public var effectiveIsolationPolicyDelay: Duration {
         switch profile {
