@@ -18,8 +18,12 @@ import Testing
     func everyBrokenScenario_exits254WithItsPosition_andStartsNothing() async throws {
         #expect(Self.files.count >= 30)
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("hac-bad-\(UUID().uuidString.prefix(8))").path
-        defer { try? FileManager.default.removeItem(atPath: out) }
-        let runner = ProcessCommandRunner()
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("hac-bad-stderr-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer {
+            try? FileManager.default.removeItem(atPath: out)
+            try? FileManager.default.removeItem(atPath: scratch)
+        }
         for name in Self.files {
             let path = Self.fixtures + "/" + name
             let firstLine = (try String(contentsOfFile: path, encoding: .utf8)).split(separator: "\n", omittingEmptySubsequences: false).first ?? ""
@@ -28,15 +32,20 @@ import Testing
             let position = expected.split(separator: ":").prefix(2).joined(separator: ":")
             for command in [["validate", path], ["run", path, "--backend", "netns", "--out", out]] {
                 let journalsBefore = Set(RunJournal.journalPaths(in: RunJournal.defaultDirectory))
-                let result = try await runner.run([Self.chaos] + command, timeout: .seconds(30), input: nil)
-                // Other suites of this pass journal real runs (owned by this test process); a
-                // journal that appeared meanwhile and is owned by anybody else came from `chaos`.
+                let stderrPath = "\(scratch)/stderr-\(name)-\(command[0])"
+                let chaos = try ChildProcess.spawn(
+                    executable: Self.chaos, argv: [Self.chaos] + command, environment: ProcessInfo.processInfo.environment, stderr: .appendFile(stderrPath)
+                )
+                let status = await chaos.wait(timeout: .seconds(30))
+                let stderr = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+                // Other suites of this pass journal real runs, some with a dead owner on purpose;
+                // a journal that `chaos` wrote names it as the owner.
                 let foreign = Set(RunJournal.journalPaths(in: RunJournal.defaultDirectory)).subtracting(journalsBefore).filter {
-                    ((try? RunJournal.read(path: $0))?.header.ownerPID).map { $0 != getpid() } ?? false
+                    (try? RunJournal.read(path: $0))?.header.ownerPID == chaos.pid
                 }
                 #expect(foreign.isEmpty, "\(name) \(command[0]): bad input journaled a run: \(foreign.sorted())")
-                #expect(result.status == 254, "\(name) \(command[0]): status \(result.status): \(result.stderr.prefix(300))")
-                #expect(result.stderr.contains("\(path):\(position): error:"), "\(name) \(command[0]): \(result.stderr.prefix(300))")
+                #expect(status == 254, "\(name) \(command[0]): status \(String(describing: status)): \(stderr.prefix(300))")
+                #expect(stderr.contains("\(path):\(position): error:"), "\(name) \(command[0]): \(stderr.prefix(300))")
             }
         }
         #expect(!FileManager.default.fileExists(atPath: out), "a run folder was created for bad input")

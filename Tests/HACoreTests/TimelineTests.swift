@@ -187,3 +187,49 @@ import Testing
         #expect(h.instance.role == .election, "host-1 has more datastores and must win")
     }
 }
+
+/// A new master whose protectedlists stay locked by the old master's lease past the election.
+@Suite struct LateProtectedListTests {
+    /// host-3 was master and reboots at T100 (its VM vm-3 dies with it); host-2 is elected at
+    /// T125; host-3's agent is back as a slave from T130 and reports nothing running. The old
+    /// master's leases free the protectedlists at `locksFreeAt`.
+    static func run(locksFreeAt: Double) -> AgentHarness {
+        var h = AgentHarness(myself: "host-2", config: TimelineTests.cluster(["host-1", "host-2", "host-3"]))
+        h.heartbeatCounters["host-3"] = 4
+        h.advance(to: .seconds(100)) { h in
+            if h.isMultiple(of: .seconds(1)) {
+                if h.instance.role == .election { h.receive(.masterAnnounce(.init(host: "host-3", connectedDatastores: 2)), from: "host-3") }
+                if h.instance.role == .slave { h.receive(.masterHeartbeat(.init(master: "host-3", configVersion: 1, datastoreReach: [:])), from: "host-3") }
+            }
+        }
+        h.protectedListAvailable = false
+        h.advance(to: .seconds(200)) { h in
+            if h.now >= .seconds(locksFreeAt) { h.protectedListAvailable = true }
+            guard h.isMultiple(of: .seconds(1)) else { return }
+            if h.instance.role == .election { h.receive(.election(TimelineTests.candidate("host-1")), from: "host-1") }
+            if h.instance.role == .master {
+                h.receive(.slaveHeartbeat(.init(host: "host-1", poweredOn: ["vm-1"], accessibleDatastores: ["ds-1", "ds-2"], failedVMs: [], configVersion: 1)), from: "host-1")
+                if h.now >= .seconds(130) {
+                    h.receive(.slaveHeartbeat(.init(host: "host-3", poweredOn: [], accessibleDatastores: ["ds-1", "ds-2"], failedVMs: [], configVersion: 1, incarnation: 2)), from: "host-3")
+                }
+            }
+        }
+        return h
+    }
+
+    @Test(arguments: [126.0, 145.0, 160.0])
+    func newMaster_sweepsForProtectedVMsNobodyRuns_whenItFirstHoldsTheLists(locksFreeAt: Double) {
+        let h = Self.run(locksFreeAt: locksFreeAt)
+        #expect(h.all { if case .roleChanged(.master) = $0 { true } else { false } }.last?.at == .seconds(125))
+        let locked = h.first { if case .lockAcquired = $0 { true } else { false } }?.at
+        #expect(locked != nil && locked! >= .seconds(locksFreeAt))
+        let restart = h.first { if case .restartIssued(vm: "vm-3", _, _, _) = $0 { true } else { false } }
+        #expect(restart != nil, "vm-3 (its host rebooted during the election) was never restarted")
+        // At T35 (T25 + 10 s), or at the first lock when that comes later.
+        if let restart, let locked {
+            let due = max(.seconds(135), locked)
+            #expect(restart.at >= due && restart.at <= due + h.instance.settings.tickInterval, "restart at \(restart.at), due \(due)")
+        }
+        #expect(h.all { if case .restartIssued(vm: "vm-3", _, _, _) = $0 { true } else { false } }.count == 1)
+    }
+}

@@ -254,9 +254,18 @@ public enum Shrinker {
 
     /// Tries shorter runs: the last injection or heal plus 120, 240, 480 s; expectations that
     /// looked at the old end (`vmRunning … by: <duration>`) follow the new end.
+    ///
+    /// A VM expected running at the end is judged after a quiet tail of at least the nightly's
+    /// final quiet period (600 s): a shorter tail turns HA's own retry schedule (an unanswered
+    /// attempt fails after 45 s, the next comes 2 min later) into a finding that is not one. A
+    /// shrink of 33f46782 cut 882 s to 400 s and so "reproduced" a VM whose second, successful
+    /// attempt was due at 438 s.
     static func trimDuration(_ scenario: Scenario, _ session: inout Session) async -> Scenario {
         let last = scenario.steps.map { $0.healAt ?? $0.at }.max() ?? 0
-        for tail in [120.0, 240, 480] {
+        let livenessAtEnd = scenario.expectations.contains { expectation in
+            if case .vmRunning(_, _, _, let by) = expectation { by == scenario.duration } else { false }
+        }
+        for tail in livenessAtEnd ? [minimumLivenessTail] : [120.0, 240, 480] {
             let duration = (last + tail).rounded()
             guard duration < scenario.duration else { break }
             let candidate = withDuration(scenario, duration)
@@ -264,6 +273,10 @@ public enum Shrinker {
         }
         return scenario
     }
+
+    /// The shortest quiet tail before an end-of-run `vmRunning` is judged (the nightly's default
+    /// final quiet period).
+    static let minimumLivenessTail = 600.0
 
     /// `scenario` ending at `duration`; expectations timed at the old end move to the new one.
     static func withDuration(_ scenario: Scenario, _ duration: Double) -> Scenario {

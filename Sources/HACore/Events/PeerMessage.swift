@@ -35,10 +35,14 @@ public enum PeerMessage: Hashable, Sendable, Codable {
         public var configVersion: Int
         /// How many connected hosts can reach each datastore (VMCP conservative check).
         public var datastoreReach: [DatastoreID: Int]
-        public init(master: HostID, configVersion: Int, datastoreReach: [DatastoreID: Int]) {
+        /// The `failedVMs` of the last slave heartbeat the master took from this slave: the slave
+        /// repeats a failure in every heartbeat until it sees it here (datagrams get lost).
+        public var ackedFailedVMs: [VMID]?
+        public init(master: HostID, configVersion: Int, datastoreReach: [DatastoreID: Int], ackedFailedVMs: [VMID]? = nil) {
             self.master = master
             self.configVersion = configVersion
             self.datastoreReach = datastoreReach
+            self.ackedFailedVMs = ackedFailedVMs
         }
     }
 

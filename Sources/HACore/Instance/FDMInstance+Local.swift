@@ -4,6 +4,8 @@ extension FDM.Instance {
     mutating func onVMPowerState(_ vm: VMID, poweredOn: Bool, reason: VMEndReason?, _ now: Instant, into directives: inout [FDM.Directive]) {
         if poweredOn {
             if localVMs[vm] == nil { localVMs[vm] = FDM.LocalVM(since: now) }
+            // Running here again (restarted on this host): no longer a failure to report.
+            unreportedFailures.removeAll { $0 == vm }
             startMonitoring(vm, now)
             if case .isolated(var state) = isolation {
                 state.handled.remove(vm)

@@ -15,6 +15,9 @@ extension FDM {
         var protectedOnDisk: Set<VMID> = []
         /// Restart sweep of protected VMs nobody runs, due `newMasterRestartDelay` after election.
         var sweepAt: Instant?
+        /// Datastores whose protectedlist this master has taken at least once: the first take of
+        /// each arms the sweep, however late it comes (the old master's lease may run 20 s).
+        var takenOver: Set<DatastoreID> = []
         /// Elected with no other agent taking part: possibly isolated, so no protectedlist is
         /// taken until an isolation address answers or another agent is heard
         /// (``FDM/Instance/isUnconfirmedLoneMaster``).
@@ -35,6 +38,8 @@ extension FDM {
         var lastHeard: Instant
         var isSlave = false
         var reportedVMs: [VMID] = []
+        /// The `failedVMs` of its last slave heartbeat, echoed in the next master heartbeat.
+        var failuresToAck: [VMID] = []
         /// The incarnation of the member's agent in its last slave heartbeat.
         var incarnation: UInt64?
         var reportedDatastores: Set<DatastoreID> = []
@@ -85,7 +90,8 @@ extension FDM.Instance {
         if now >= state.nextHeartbeat {
             let reach = datastoreReach(state)
             for (host, member) in state.members.sorted(by: { $0.key < $1.key }) where member.isSlave && member.state != .dead {
-                directives.append(.send(.masterHeartbeat(.init(master: myself, configVersion: config.version, datastoreReach: reach)), to: host))
+                let ack = member.failuresToAck.isEmpty ? nil : member.failuresToAck
+                directives.append(.send(.masterHeartbeat(.init(master: myself, configVersion: config.version, datastoreReach: reach, ackedFailedVMs: ack)), to: host))
                 if member.configVersion < config.version {
                     directives.append(.send(.configUpdate(config), to: host))
                 }
@@ -180,8 +186,15 @@ extension FDM.Instance {
             state.protectedOnDisk.formUnion(vms)
             record(.lockAcquired(ds), now, into: &directives)
             record(.protectedVMsRead(datastore: ds, count: vms.count), now, into: &directives)
-            if state.sweepAt == nil, now.duration(since: state.since) < settings.electionDuration {
-                state.sweepAt = state.since + settings.newMasterRestartDelay
+            // The first take of a protectedlist in this mastership arms the sweep (T35, or now
+            // when the lock came later: the old master's lease outlived the election, which a
+            // 15 s window after the election missed, leaving VMs of a host that rebooted
+            // meanwhile down for good: sim nightly ddb0592b). A lock taken again later (after
+            // an isolation of this master) arms nothing.
+            if !state.takenOver.contains(ds) {
+                state.takenOver.insert(ds)
+                let due = max(state.since + settings.newMasterRestartDelay, now)
+                state.sweepAt = min(state.sweepAt ?? due, due)
             }
         }
         master = state
@@ -202,6 +215,7 @@ extension FDM.Instance {
         member.heard(at: now)
         member.isSlave = true
         member.reportedVMs = heartbeat.poweredOn
+        member.failuresToAck = heartbeat.failedVMs
         member.reportedDatastores = Set(heartbeat.accessibleDatastores)
         member.configVersion = heartbeat.configVersion
         let previous = member.state
@@ -225,7 +239,9 @@ extension FDM.Instance {
         for vm in heartbeat.poweredOn { master?.restarts[vm].map { _ in masterVMRunning(vm, on: sender, now, into: &directives) } }
         // A VM reported failed that already runs elsewhere (restarted meanwhile) needs nothing.
         let runningElsewhere = knownRunningVMs(master ?? state).subtracting(heartbeat.poweredOn)
-        for vm in heartbeat.failedVMs where !runningElsewhere.contains(vm) {
+        // A report repeated until acknowledged can outlive the failure: not for a VM the slave
+        // runs again (restarted there), nor one that runs elsewhere.
+        for vm in heartbeat.failedVMs where !runningElsewhere.contains(vm) && !heartbeat.poweredOn.contains(vm) {
             noteVMFailure(vm, on: sender, reason: "reported by slave", now, into: &directives)
         }
     }
