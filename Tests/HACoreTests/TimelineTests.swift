@@ -233,3 +233,36 @@ import Testing
         #expect(h.all { if case .restartIssued(vm: "vm-3", _, _, _) = $0 { true } else { false } }.count == 1)
     }
 }
+
+/// The new master's sweep waits for every host to be known, however long that takes.
+@Suite struct SweepWaitsForUnknownHostsTests {
+    @Test func aHostSilentFor80s_thatAnswersPings_delaysTheSweepButDoesNotCancelIt() {
+        // host-3 (master) reboots at T100 and comes back as a slave reporting nothing from T130;
+        // host-1's agent is cut off one way from T100 to T210 (it answers pings: unreachable).
+        var h = AgentHarness(myself: "host-2", config: TimelineTests.cluster(["host-1", "host-2", "host-3"]))
+        h.heartbeatCounters["host-3"] = 4
+        h.advance(to: .seconds(100)) { h in
+            if h.isMultiple(of: .seconds(1)) {
+                if h.instance.role == .election { h.receive(.masterAnnounce(.init(host: "host-3", connectedDatastores: 2)), from: "host-3") }
+                if h.instance.role == .slave { h.receive(.masterHeartbeat(.init(master: "host-3", configVersion: 1, datastoreReach: [:])), from: "host-3") }
+            }
+        }
+        h.pingAnswers["host-1"] = true
+        h.advance(to: .seconds(260)) { h in
+            guard h.isMultiple(of: .seconds(1)), h.instance.role == .master else { return }
+            if h.now >= .seconds(130) {
+                h.receive(.slaveHeartbeat(.init(host: "host-3", poweredOn: [], accessibleDatastores: ["ds-1", "ds-2"], failedVMs: [], configVersion: 1, incarnation: 2)), from: "host-3")
+            }
+            if h.now >= .seconds(210) {
+                h.receive(.slaveHeartbeat(.init(host: "host-1", poweredOn: ["vm-1"], accessibleDatastores: ["ds-1", "ds-2"], failedVMs: [], configVersion: 1)), from: "host-1")
+            }
+        }
+        #expect(h.all { if case .roleChanged(.master) = $0 { true } else { false } }.last?.at == .seconds(125))
+        #expect(h.first { if case .hostStateChanged("host-1", .dead) = $0 { true } else { false } } == nil)
+        let restart = h.first { if case .restartIssued(vm: "vm-3", _, _, _) = $0 { true } else { false } }
+        #expect(restart != nil, "vm-3 was never restarted")
+        // Not before host-1 is known again (it might have run vm-3).
+        if let restart { #expect(restart.at >= .seconds(210)) }
+        #expect(h.first { if case .restartIssued(vm: "vm-1", _, _, _) = $0 { true } else { false } } == nil)
+    }
+}

@@ -406,11 +406,11 @@ extension FDM.Instance {
             }
         }
         guard !unknownHosts else {
-            // Try again shortly, for as long as a classification can take (the dead-host path
-            // covers hosts that never become known).
-            if now.duration(since: state.since) < settings.deadWithHeartbeatDatastores + settings.powerOnFileReadInterval * 2 {
-                master?.sweepAt = now + settings.heartbeatInterval
-            }
+            // Try again shortly, until every host is known: a host whose agent stays silent
+            // while it answers pings is never classified, and when it comes back after the
+            // 78 s this retry used to be bounded by, the VMs of a host that rebooted during the
+            // election stayed down for good (sim nightly ddb0592b, a one-way cut of 80 s).
+            master?.sweepAt = now + settings.heartbeatInterval
             return
         }
         for vm in config.vms where vm.isProtected && vm.restartPriority != .disabled && !running.contains(vm.id) && state.restarts[vm.id] == nil {
