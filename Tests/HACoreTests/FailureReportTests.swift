@@ -19,6 +19,13 @@ import Testing
         return h
     }
 
+    /// Plain heartbeats of master `host-2` (no echo) every second until `deadline`.
+    static func masterHeartbeats(_ h: inout AgentHarness, until deadline: Instant) {
+        h.advance(to: deadline) { h in
+            if h.isMultiple(of: .seconds(1)) { h.receive(.masterHeartbeat(.init(master: "host-2", configVersion: 1, datastoreReach: [:])), from: "host-2") }
+        }
+    }
+
     static func reportedFailures(_ h: AgentHarness, from: Instant, to: Instant) -> [[VMID]] {
         h.sent.filter { $0.at > from && $0.at <= to }.compactMap { sent in
             if case .slaveHeartbeat(let heartbeat) = sent.message { heartbeat.failedVMs } else { nil }
@@ -29,31 +36,23 @@ import Testing
         var h = Self.slaveWithCrashedVM()
         #expect(h.instance.role == .slave)
         // The master's heartbeats go on, but it has not received the report (lost datagrams).
-        h.advance(to: .seconds(110)) { h in
-            if h.isMultiple(of: .seconds(1)) { h.receive(.masterHeartbeat(.init(master: "host-2", configVersion: 1, datastoreReach: [:])), from: "host-2") }
-        }
+        Self.masterHeartbeats(&h, until: .seconds(110))
         let unacked = Self.reportedFailures(h, from: .seconds(100), to: .seconds(110))
         #expect(unacked.count >= 9)
         #expect(unacked.allSatisfy { $0 == ["vm-1"] }, "\(unacked)")
         // The master got it and echoes it: the slave stops repeating.
         h.receive(.masterHeartbeat(.init(master: "host-2", configVersion: 1, datastoreReach: [:], ackedFailedVMs: ["vm-1"])), from: "host-2")
-        h.advance(to: .seconds(120)) { h in
-            if h.isMultiple(of: .seconds(1)) { h.receive(.masterHeartbeat(.init(master: "host-2", configVersion: 1, datastoreReach: [:])), from: "host-2") }
-        }
+        Self.masterHeartbeats(&h, until: .seconds(120))
         let after = Self.reportedFailures(h, from: .seconds(110), to: .seconds(120))
         #expect(!after.isEmpty && after.allSatisfy(\.isEmpty), "\(after)")
     }
 
     @Test func slave_stopsReportingAVMThatRunsHereAgain() {
         var h = Self.slaveWithCrashedVM()
-        h.advance(to: .seconds(103)) { h in
-            if h.isMultiple(of: .seconds(1)) { h.receive(.masterHeartbeat(.init(master: "host-2", configVersion: 1, datastoreReach: [:])), from: "host-2") }
-        }
+        Self.masterHeartbeats(&h, until: .seconds(103))
         // The master restarted it on this host; the echo was lost.
         h.handle(.vmPowerStateChanged(vm: "vm-1", poweredOn: true, reason: nil))
-        h.advance(to: .seconds(110)) { h in
-            if h.isMultiple(of: .seconds(1)) { h.receive(.masterHeartbeat(.init(master: "host-2", configVersion: 1, datastoreReach: [:])), from: "host-2") }
-        }
+        Self.masterHeartbeats(&h, until: .seconds(110))
         let after = Self.reportedFailures(h, from: .seconds(103), to: .seconds(110))
         #expect(!after.isEmpty && after.allSatisfy(\.isEmpty), "\(after)")
     }

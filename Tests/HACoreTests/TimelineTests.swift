@@ -31,6 +31,21 @@ import Testing
         return h
     }
 
+    /// `host-2` a slave of master `host-3` (heartbeat counter 4 on its datastores), whose last
+    /// heartbeat arrives at t = 100; `host-1` is the third host.
+    static func slaveOfHost3(powerOnFile: PowerOnFile? = nil) -> AgentHarness {
+        var h = AgentHarness(myself: "host-2", config: cluster(["host-1", "host-2", "host-3"]))
+        h.heartbeatCounters["host-3"] = 4
+        h.powerOnFiles["host-3"] = powerOnFile
+        h.advance(to: .seconds(100)) { h in
+            if h.isMultiple(of: .seconds(1)) {
+                if h.instance.role == .election { h.receive(.masterAnnounce(.init(host: "host-3", connectedDatastores: 2)), from: "host-3") }
+                if h.instance.role == .slave { h.receive(.masterHeartbeat(.init(master: "host-3", configVersion: 1, datastoreReach: [:])), from: "host-3") }
+            }
+        }
+        return h
+    }
+
     @Test func failedSlave_withHeartbeatDatastores_unreachableAtT10_deadAtT18() {
         var h = Self.masterWithSlave()
         #expect(h.instance.role == .master)
@@ -71,15 +86,7 @@ import Testing
 
     @Test func failedMaster_electionAtT10_newMasterAtT25_restartsAtT35() {
         // host-3 was master; host-2 (this agent) and host-1 are slaves. Master's last heartbeat at 100.
-        var h = AgentHarness(myself: "host-2", config: Self.cluster(["host-1", "host-2", "host-3"]))
-        h.heartbeatCounters["host-3"] = 4
-        h.powerOnFiles["host-3"] = PowerOnFile(isolated: false, poweredOn: ["vm-3"])
-        h.advance(to: .seconds(100)) { h in
-            if h.isMultiple(of: .seconds(1)) {
-                if h.instance.role == .election { h.receive(.masterAnnounce(.init(host: "host-3", connectedDatastores: 2)), from: "host-3") }
-                if h.instance.role == .slave { h.receive(.masterHeartbeat(.init(master: "host-3", configVersion: 1, datastoreReach: [:])), from: "host-3") }
-            }
-        }
+        var h = Self.slaveOfHost3(powerOnFile: PowerOnFile(isolated: false, poweredOn: ["vm-3"]))
         #expect(h.instance.role == .slave)
         h.advance(to: .seconds(150)) { h in
             guard h.isMultiple(of: .seconds(1)) else { return }
@@ -194,14 +201,7 @@ import Testing
     /// T125; host-3's agent is back as a slave from T130 and reports nothing running. The old
     /// master's leases free the protectedlists at `locksFreeAt`.
     static func run(locksFreeAt: Double) -> AgentHarness {
-        var h = AgentHarness(myself: "host-2", config: TimelineTests.cluster(["host-1", "host-2", "host-3"]))
-        h.heartbeatCounters["host-3"] = 4
-        h.advance(to: .seconds(100)) { h in
-            if h.isMultiple(of: .seconds(1)) {
-                if h.instance.role == .election { h.receive(.masterAnnounce(.init(host: "host-3", connectedDatastores: 2)), from: "host-3") }
-                if h.instance.role == .slave { h.receive(.masterHeartbeat(.init(master: "host-3", configVersion: 1, datastoreReach: [:])), from: "host-3") }
-            }
-        }
+        var h = TimelineTests.slaveOfHost3()
         h.protectedListAvailable = false
         h.advance(to: .seconds(200)) { h in
             if h.now >= .seconds(locksFreeAt) { h.protectedListAvailable = true }
@@ -239,14 +239,7 @@ import Testing
     @Test func aHostSilentFor80s_thatAnswersPings_delaysTheSweepButDoesNotCancelIt() {
         // host-3 (master) reboots at T100 and comes back as a slave reporting nothing from T130;
         // host-1's agent is cut off one way from T100 to T210 (it answers pings: unreachable).
-        var h = AgentHarness(myself: "host-2", config: TimelineTests.cluster(["host-1", "host-2", "host-3"]))
-        h.heartbeatCounters["host-3"] = 4
-        h.advance(to: .seconds(100)) { h in
-            if h.isMultiple(of: .seconds(1)) {
-                if h.instance.role == .election { h.receive(.masterAnnounce(.init(host: "host-3", connectedDatastores: 2)), from: "host-3") }
-                if h.instance.role == .slave { h.receive(.masterHeartbeat(.init(master: "host-3", configVersion: 1, datastoreReach: [:])), from: "host-3") }
-            }
-        }
+        var h = TimelineTests.slaveOfHost3()
         h.pingAnswers["host-1"] = true
         h.advance(to: .seconds(260)) { h in
             guard h.isMultiple(of: .seconds(1)), h.instance.role == .master else { return }
