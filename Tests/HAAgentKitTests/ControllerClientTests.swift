@@ -45,16 +45,17 @@ struct ControllerClientTests {
     @Test func silentMaster_afterTheMasterTimeout_isDroppedSoAnotherMasterIsAccepted() async throws {
         // The timeout is long enough that host-2 surely connects while host-1's session is still
         // live on a loaded machine (the outcome under test: refused first, accepted after it).
-        let controller = try ControllerProcess.start(config: ControllerFixtures.cluster(), extraArguments: ["--master-timeout-ms", "3000"])
+        // 3 s was not: in a full parallel pass host-2's hello came after it once.
+        let controller = try ControllerProcess.start(config: ControllerFixtures.cluster(), extraArguments: ["--master-timeout-ms", "6000"])
         defer { controller.cleanUp() }
         // host-1 says hello, then nothing (a master cut off from the controller, or stopped with SIGSTOP).
         let hello = Array(#"{"type":"hello","host":"host-1","role":"master","configVersion":1}"#.utf8) + [0x0A]
-        let silent = Task { try await RawAgent.send(hello, port: controller.agentPort, holdOpen: .seconds(8)) }
+        let silent = Task { try await RawAgent.send(hello, port: controller.agentPort, holdOpen: .seconds(14)) }
         #expect(await eventually { ((try? await HTTPTestClient.json("GET", port: controller.httpPort, "/healthz"))?.object["master"] as? String) == "host-1" })
 
         let second = try await ConnectedMaster.connect(to: controller, host: "host-2")
         #expect(await second.recorder.waitFor { $0 == .connected(accepted: false) })
-        #expect(await second.recorder.waitFor(timeout: .seconds(10)) { $0 == .connected(accepted: true) })
+        #expect(await second.recorder.waitFor(timeout: .seconds(15)) { $0 == .connected(accepted: true) })
         let ha = try await HTTPTestClient.json("GET", port: controller.httpPort, "/api/ha")
         #expect((ha.object["counters"] as? [String: Any])?["sessionsTimedOut"] as? Int == 1)
         #expect(await second.client.reportState(hostStates: ["host-1": .dead], protectedVMs: [], poweredOn: [:]))

@@ -161,16 +161,62 @@ extension Invariants {
                 continue
             }
             f.expect("\(h) keeps seeing agent traffic while its isolation addresses are unreachable: never isolated, no response")
-            let declared = c.isolationDeclarations.filter { $0.host == h && $0.time >= fault.injectedAt && $0.time <= end }
-            let stopped = c.decisions.filter { $0.host == h && $0.stopsVM && $0.time >= fault.injectedAt && $0.time <= end }
+            // A declaration is judged only when h had agent traffic to hear before it: some other
+            // agent broadcasting (master or in election) that no fault cut off from h in the
+            // 5 s window a declaration needs. A host that is master with no slaves while the
+            // others still follow a dead master hears nothing (netns rehearsal: host-2 cleared
+            // an isolation, the master was powered off, nobody broadcast for 9 s).
+            let window = (before: c.run(model: 5), margin: c.run(model: 1))
+            var declared: [(time: Double, host: HostID)] = []
+            var silent: [Double] = []
+            for d in c.isolationDeclarations where d.host == h && d.time >= fault.injectedAt && d.time <= end {
+                if broadcasters(audibleTo: h, from: d.time - window.before, to: d.time - window.margin, c).isEmpty {
+                    silent.append(d.time)
+                    f.note("\(h) declared isolation at \(c.stamp(d.time, since: fault.injectedAt)) with no master or election traffic it could hear in the 5 s before: not judged")
+                } else {
+                    declared.append(d)
+                }
+            }
+            // A response that follows an unjudged declaration is not judged either.
+            let stopped = c.decisions.filter { d in
+                guard d.host == h, d.stopsVM, d.time >= fault.injectedAt, d.time <= end else { return false }
+                let latest = c.isolationDeclarations.last { $0.host == h && $0.time <= d.time }?.time
+                return latest.map { !silent.contains($0) } ?? true
+            }
             for d in declared { f.fail("\(h) declared isolation at \(c.stamp(d.time, since: fault.injectedAt)) while still seeing agent traffic", at: d.time) }
             for d in stopped { f.fail("\(h) stopped \(d.vm) by isolation response at \(c.stamp(d.time, since: fault.injectedAt)) while still seeing agent traffic", at: d.time) }
             if declared.isEmpty && stopped.isEmpty {
-                f.pass("\(h) lost its isolation addresses over \(c.at(fault.injectedAt))–\(fmt(c.model(end))) s and was never isolated", at: fault.injectedAt)
+                f.pass("\(h) lost its isolation addresses over \(c.at(fault.injectedAt))–\(fmt(c.model(end))) s and was never isolated"
+                       + (silent.isEmpty ? "" : " while it could hear agent traffic"), at: fault.injectedAt)
             }
         }
         return finish(f, id, noTrigger: "no cleared isolation, early-healed isolation or dropped isolation address in this run",
                       expected: "once an isolation address answers or election traffic is seen before T_resp, no isolation response is applied")
+    }
+
+    /// The hosts other than `h` that broadcast agent traffic (master announcements, election
+    /// messages) at some time in [`from`, `to`] run seconds while no fault in force cut their
+    /// traffic to `h`.
+    static func broadcasters(audibleTo h: HostID, from: Double, to: Double, _ c: CheckContext) -> [HostID] {
+        c.hostIDs.filter { g in
+            guard g != h else { return false }
+            return (c.roles[g] ?? []).contains { interval in
+                guard interval.role == .master || interval.role == .election else { return false }
+                let start = max(interval.from, from), stop = min(interval.to ?? c.runEnd, to)
+                guard start < stop else { return false }
+                // Heard unless one fault in force over the whole overlap cut g → h.
+                return !c.faults.contains { f in
+                    f.injectedAt <= start && (c.faultEnd(f) ?? c.runEnd) >= stop && cutsTraffic(f.fault, from: g, to: h)
+                }
+            }
+        }
+    }
+
+    /// Whether `fault` keeps agent traffic of `sender` from reaching `receiver` (direction-aware
+    /// for one-way cuts; any fault that stops either agent or its network counts).
+    static func cutsTraffic(_ fault: Fault, from sender: HostID, to receiver: HostID) -> Bool {
+        if case .partitionOneWay(let from, let to) = fault { return from.contains(sender) && to.contains(receiver) }
+        return cutsHeartbeats(fault, slave: receiver, master: sender)
     }
 
     /// Whether `fault` keeps every other agent's traffic from reaching `h`: its isolation, an

@@ -205,7 +205,7 @@ public struct ComposeBackend: ClusterBackend {
         // Out-of-band sampler of poweron files and markers, and progress lines.
         let sampler = RealTimeline.startSampler(cluster, timeScale: scale, progress: options.progress)
         defer { sampler.cancel() }
-        let timeline = RealTimeline.entries(of: scenario, scale: scale)
+        let instants = RealTimeline.instants(of: scenario, scale: scale)
         var records: [FaultRecord] = []
         var recordIndex: [Int: Int] = [:]
         /// Plans of the faults in force that the planner carried out (network, storage, processes).
@@ -257,66 +257,69 @@ public struct ComposeBackend: ClusterBackend {
             }
         }
 
-        for entry in timeline {
-            try await clock.sleep(until: start + .nanoseconds(Int64(entry.time * 1e9)))
-            switch entry.action {
-            case .inject(let index):
-                let step = scenario.steps[index]
-                let injectedAt = runTime()
-                records.append(FaultRecord(fault: step.fault, injectedAt: injectedAt))
-                recordIndex[index] = records.count - 1
-                switch step.fault {
-                case .powerOffHost(let host):
-                    let died = try await deployment.kill(try container(host))
-                    endPower(host, clean: false, at: min(max(injectedAt, runTime(wall: died)), runTime()))
-                case .restartHost(let host):
-                    let died = try await deployment.kill(try container(host))
-                    endPower(host, clean: false, at: min(max(injectedAt, runTime(wall: died)), runTime()))
-                    try await powerOn(host)
-                case .shutdownHost(let host):
-                    // Clean shutdown (DCUI F12): guests off through hostd, then the host goes off.
-                    let client = HostdClient(socketPath: cluster.paths(host).hostdSocket, requestTimeout: .seconds(30))
-                    if let list = try? await client.send(.list), let vms = list.vms {
-                        for vm in vms { _ = try? await client.send(.powerOff, vm: vm, reason: VMEndReason.userPowerOff.rawValue) }
+        for instant in instants {
+            try await clock.sleep(until: start + .nanoseconds(Int64(instant.time * 1e9)))
+            for action in instant.actions {
+                switch action {
+                case .inject(let index):
+                    let step = scenario.steps[index]
+                    let injectedAt = runTime()
+                    records.append(FaultRecord(fault: step.fault, injectedAt: injectedAt))
+                    recordIndex[index] = records.count - 1
+                    switch step.fault {
+                    case .powerOffHost(let host):
+                        let died = try await deployment.kill(try container(host))
+                        endPower(host, clean: false, at: min(max(injectedAt, runTime(wall: died)), runTime()))
+                    case .restartHost(let host):
+                        let died = try await deployment.kill(try container(host))
+                        endPower(host, clean: false, at: min(max(injectedAt, runTime(wall: died)), runTime()))
+                        try await powerOn(host)
+                    case .shutdownHost(let host):
+                        // Clean shutdown (DCUI F12): guests off through hostd, then the host goes off.
+                        let client = HostdClient(socketPath: cluster.paths(host).hostdSocket, requestTimeout: .seconds(30))
+                        if let list = try? await client.send(.list), let vms = list.vms {
+                            for vm in vms { _ = try? await client.send(.powerOff, vm: vm, reason: VMEndReason.userPowerOff.rawValue) }
+                        }
+                        try await Task.sleep(for: Duration.seconds(3).scaled(by: scale))
+                        _ = try await deployment.kill(try container(host))
+                        endPower(host, clean: true, at: runTime())
+                    case .freezeHost(let host):
+                        try await deployment.pause(try container(host), tag: "\(layout.netns.runID.prefix)-s\(index)")
+                    case .rogueHost:
+                        let directory = layout.controllerDirectory
+                        let interval = Int(max(10, (cluster.settings.heartbeatInterval.inSeconds * 1000).rounded()))
+                        rogue = try await deployment.execInController(ComposeLayout.logged([
+                            ComposeLayout.binaryDirectory + "/ha-rogue", "--cluster-config", directory + "/clusterconfig.json",
+                            "--bind", layout.netns.controller.address, "--interval-ms", String(interval),
+                        ], to: directory + "/rogue.log"))
+                    default:
+                        let plan = Self.inContainers(try planner.faultPlan(step.fault, step: index, layout: await deployment.runtimeLayout(), runtime: await deployment.nodeRuntime(cluster)))
+                        plans[index] = plan
+                        let markers = try await network().inject(plan)
+                        try await handleControllerRequests(markers, controller: controllerAddress)
                     }
-                    try await Task.sleep(for: Duration.seconds(3).scaled(by: scale))
-                    _ = try await deployment.kill(try container(host))
-                    endPower(host, clean: true, at: runTime())
-                case .freezeHost(let host):
-                    try await deployment.pause(try container(host), tag: "\(layout.netns.runID.prefix)-s\(index)")
-                case .rogueHost:
-                    let directory = layout.controllerDirectory
-                    let interval = Int(max(10, (cluster.settings.heartbeatInterval.inSeconds * 1000).rounded()))
-                    rogue = try await deployment.execInController(ComposeLayout.logged([
-                        ComposeLayout.binaryDirectory + "/ha-rogue", "--cluster-config", directory + "/clusterconfig.json",
-                        "--bind", layout.netns.controller.address, "--interval-ms", String(interval),
-                    ], to: directory + "/rogue.log"))
-                default:
-                    let plan = Self.inContainers(try planner.faultPlan(step.fault, step: index, layout: await deployment.runtimeLayout(), runtime: await deployment.nodeRuntime(cluster)))
-                    plans[index] = plan
-                    let markers = try await network().inject(plan)
-                    try await handleControllerRequests(markers, controller: controllerAddress)
+                    options.progress?("t=\(formatSeconds(injectedAt / scale))s inject \(step.fault.kind) \(step.fault.targets.joined(separator: " "))")
+                case .heal(let index):
+                    let step = scenario.steps[index]
+                    switch step.fault {
+                    case .powerOffHost(let host), .shutdownHost(let host):
+                        try await powerOn(host)
+                    case .freezeHost(let host):
+                        try await deployment.unpause(try container(host), tag: "\(layout.netns.runID.prefix)-s\(index)")
+                    case .rogueHost:
+                        if let pid = rogue { Foundation.kill(pid, SIGKILL) }
+                        rogue = nil
+                    default:
+                        guard let plan = plans.removeValue(forKey: index) else { continue }
+                        let markers = try await network().heal(plan)
+                        try await handleControllerRequests(markers, controller: controllerAddress)
+                    }
+                    let healedAt = runTime()
+                    if let r = recordIndex[index] { records[r].healedAt = healedAt }
+                    options.progress?("t=\(formatSeconds(healedAt / scale))s heal \(step.fault.kind) \(step.fault.targets.joined(separator: " "))")
                 }
-                options.progress?("t=\(formatSeconds(injectedAt / scale))s inject \(step.fault.kind) \(step.fault.targets.joined(separator: " "))")
-            case .heal(let index):
-                let step = scenario.steps[index]
-                switch step.fault {
-                case .powerOffHost(let host), .shutdownHost(let host):
-                    try await powerOn(host)
-                case .freezeHost(let host):
-                    try await deployment.unpause(try container(host), tag: "\(layout.netns.runID.prefix)-s\(index)")
-                case .rogueHost:
-                    if let pid = rogue { Foundation.kill(pid, SIGKILL) }
-                    rogue = nil
-                default:
-                    guard let plan = plans.removeValue(forKey: index) else { continue }
-                    let markers = try await network().heal(plan)
-                    try await handleControllerRequests(markers, controller: controllerAddress)
-                }
-                let healedAt = runTime()
-                if let r = recordIndex[index] { records[r].healedAt = healedAt }
-                options.progress?("t=\(formatSeconds(healedAt / scale))s heal \(step.fault.kind) \(step.fault.targets.joined(separator: " "))")
             }
+            RealTimeline.settleInstant(instant.actions, steps: scenario.steps, records: &records, recordIndex: recordIndex)
         }
         let end = scenario.duration * scale
         try await clock.sleep(until: start + .nanoseconds(Int64(end * 1e9)))

@@ -74,39 +74,42 @@ public struct NetnsBackend: ClusterBackend {
         // Out-of-band sampler of poweron files and markers, and progress lines.
         let sampler = RealTimeline.startSampler(cluster, timeScale: scale, progress: options.progress)
         defer { sampler.cancel() }
-        let timeline = RealTimeline.entries(of: scenario, scale: scale)
+        let instants = RealTimeline.instants(of: scenario, scale: scale)
         var records: [FaultRecord] = []
         var recordIndex: [Int: Int] = [:]
         var plans: [Int: FaultPlan] = [:]
         let planner = NetnsPlanner()
         func runTime() -> Double { start.duration(to: clock.now).inSeconds }
 
-        for entry in timeline {
-            try await clock.sleep(until: start + .nanoseconds(Int64(entry.time * 1e9)))
-            switch entry.action {
-            case .inject(let index):
-                let step = scenario.steps[index]
-                var nodes = runtime(cluster)
-                nodes.controllerPID = controller?.pid
-                let plan = try planner.faultPlan(step.fault, step: index, layout: network.layout, runtime: nodes)
-                plans[index] = plan
-                let injectedAt = runTime()
-                let markers = try await network.inject(plan)
-                records.append(FaultRecord(fault: step.fault, injectedAt: injectedAt))
-                recordIndex[index] = records.count - 1
-                try await handleMarkers(markers, cluster: cluster, hostPower: &hostPower, at: runTime, scale: scale, controller: controllerAddress)
-                if case .powerOffHost(let host) = step.fault { endPower(host, clean: false, at: injectedAt, &hostPower); cluster.forgetNode(host) }
-                if case .restartHost(let host) = step.fault { endPower(host, clean: false, at: injectedAt, &hostPower) }
-                options.progress?("t=\(formatSeconds(injectedAt / scale))s inject \(step.fault.kind) \(step.fault.targets.joined(separator: " "))")
-            case .heal(let index):
-                guard let plan = plans[index] else { continue }
-                let step = scenario.steps[index]
-                let markers = try await network.heal(plan)
-                let healedAt = runTime()
-                if let r = recordIndex[index] { records[r].healedAt = healedAt }
-                try await handleMarkers(markers, cluster: cluster, hostPower: &hostPower, at: runTime, scale: scale, controller: controllerAddress)
-                options.progress?("t=\(formatSeconds(healedAt / scale))s heal \(step.fault.kind) \(step.fault.targets.joined(separator: " "))")
+        for instant in instants {
+            try await clock.sleep(until: start + .nanoseconds(Int64(instant.time * 1e9)))
+            for action in instant.actions {
+                switch action {
+                case .inject(let index):
+                    let step = scenario.steps[index]
+                    var nodes = runtime(cluster)
+                    nodes.controllerPID = controller?.pid
+                    let plan = try planner.faultPlan(step.fault, step: index, layout: network.layout, runtime: nodes)
+                    plans[index] = plan
+                    let injectedAt = runTime()
+                    let markers = try await network.inject(plan)
+                    records.append(FaultRecord(fault: step.fault, injectedAt: injectedAt))
+                    recordIndex[index] = records.count - 1
+                    try await handleMarkers(markers, cluster: cluster, hostPower: &hostPower, at: runTime, scale: scale, controller: controllerAddress)
+                    if case .powerOffHost(let host) = step.fault { endPower(host, clean: false, at: injectedAt, &hostPower); cluster.forgetNode(host) }
+                    if case .restartHost(let host) = step.fault { endPower(host, clean: false, at: injectedAt, &hostPower) }
+                    options.progress?("t=\(formatSeconds(injectedAt / scale))s inject \(step.fault.kind) \(step.fault.targets.joined(separator: " "))")
+                case .heal(let index):
+                    guard let plan = plans[index] else { continue }
+                    let step = scenario.steps[index]
+                    let markers = try await network.heal(plan)
+                    let healedAt = runTime()
+                    if let r = recordIndex[index] { records[r].healedAt = healedAt }
+                    try await handleMarkers(markers, cluster: cluster, hostPower: &hostPower, at: runTime, scale: scale, controller: controllerAddress)
+                    options.progress?("t=\(formatSeconds(healedAt / scale))s heal \(step.fault.kind) \(step.fault.targets.joined(separator: " "))")
+                }
             }
+            RealTimeline.settleInstant(instant.actions, steps: scenario.steps, records: &records, recordIndex: recordIndex)
         }
         let end = scenario.duration * scale
         try await clock.sleep(until: start + .nanoseconds(Int64(end * 1e9)))
