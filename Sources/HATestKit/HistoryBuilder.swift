@@ -67,10 +67,11 @@ public struct HistoryBuilder {
 
     // MARK: - Evidence
 
-    /// Appends `host`'s evidence `kind` at model time `at`.
-    public mutating func event(_ host: HostID, _ kind: HAEvent.Kind, at: Double) {
+    /// Appends `host`'s evidence `kind` decided at model time `at` and written `writtenLate`
+    /// model seconds later (a real agent's evidence time is the wall clock at the write).
+    public mutating func event(_ host: HostID, _ kind: HAEvent.Kind, at: Double, writtenLate: Double = 0) {
         let t = run(at)
-        history.events.append(TimedEvent(time: t, event: HAEvent(host: host, at: .seconds(t), kind: kind)))
+        history.events.append(TimedEvent(time: t + run(writtenLate), event: HAEvent(host: host, at: .seconds(t), kind: kind)))
     }
 
     /// `host` changes role at model time `at`.

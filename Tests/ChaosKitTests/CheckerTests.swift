@@ -776,6 +776,30 @@ private func failedMaster(restartAfter: Double, electionAfter: Double = 10.2) ->
         #expect(check(history(lastHeard: 19.0, deadAt: 36.9), "INV-FS1").passed == false)
     }
 
+    /// Evidence time is the wall clock at the write; the report of the last heartbeat written
+    /// 5 ms (model) later than the dead declaration's write must not move the anchor (rogue-host
+    /// on netns: "declared dead … 18 s after the last heartbeat bound" failed at 17.996 s).
+    @Test func fs1_anchor_usesTheAgentsClockNotTheReportsWriteDelay() {
+        func history(reportWrittenLate: Double, deadAt: Double) -> History {
+            var b = HistoryBuilder(vms: [HistoryBuilder.vm("vm-1")], timeScale: 0.2)
+            b.steadyRoles(master: "host-1")
+            b.instance("vm-1", on: "host-3", from: 1, to: 20, reason: .hostFailed)
+            b.fault(.powerOffHost("host-3"), at: 20)
+            b.event("host-1", .datastoreHeartbeatMonitoringStarted(host: "host-3", lastHeard: b.instant(18.9)), at: 21.9,
+                    writtenLate: reportWrittenLate)
+            b.hostState("host-1", "host-3", .dead, at: deadAt)
+            b.restart("host-1", "vm-1", to: "host-2", at: deadAt + 0.01)
+            b.protectedListLock("ds-1", holder: "host-1", from: 0.5)
+            return b.build()
+        }
+        // 18.0 s after the heartbeat by the master's clock: passes however late the report was written.
+        #expect(check(history(reportWrittenLate: 0, deadAt: 36.9), "INV-FS1").passed == true)
+        #expect(check(history(reportWrittenLate: 0.005, deadAt: 36.9), "INV-FS1").passed == true)
+        // 17.99 s after it: fails, written late or not.
+        #expect(check(history(reportWrittenLate: 0.005, deadAt: 36.89), "INV-FS1").passed == false)
+        #expect(check(history(reportWrittenLate: 0, deadAt: 36.89), "INV-FS1").passed == false)
+    }
+
     @Test func i10_restartDisabledVMGetsResponse_fails() {
         func history(applied: Bool) -> History {
             var b = HistoryBuilder(vms: [HistoryBuilder.vm("vm-1", priority: .disabled)], isolationResponse: .powerOff)

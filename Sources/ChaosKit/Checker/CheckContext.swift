@@ -459,9 +459,26 @@ struct CheckContext {
         case .datastoreHeartbeatMonitoringStarted(_, let l), .livenessPingStarted(_, let l): lastHeard = l
         default: return (fallback, false)
         }
-        let reported = report.time - report.event.at.duration(since: lastHeard).inSeconds
+        // Mapped with the offset of the agent's clock, not with the report's own write time:
+        // the dead declaration is compared with this anchor, and two writes delayed differently
+        // moved it by up to a millisecond (rogue-host on netns: dead 17.996 s after the anchor
+        // although the master waited its 18 s by its own clock).
+        let reported = lastHeard.seconds + clockOffset(of: report)
         let clamped = min(t0, max(reported, t0 - run(model: 2)))
         return (min(fallback, clamped), true)
+    }
+
+    /// The offset (run seconds) from the clock of `e`'s agent to run time: the least
+    /// `time − at` over the events of that agent incarnation, the one written soonest after its
+    /// instant. An event's `time` is the wall clock when it was written, its `at` the agent's
+    /// monotonic instant of the decision, which starts again with each incarnation; mapping two
+    /// instants of one incarnation with one offset keeps their difference exact.
+    func clockOffset(of e: TimedEvent) -> Double {
+        func started(_ x: TimedEvent) -> Bool { if case .agentStarted = x.event.kind { true } else { false } }
+        let mine = events.filter { $0.event.host == e.event.host }
+        let from = mine.lastIndex { started($0) && $0.time <= e.time } ?? 0
+        let to = mine[(from + 1)...].firstIndex { started($0) && $0.time > e.time } ?? mine.endIndex
+        return mine[from..<to].map { $0.time - $0.event.at.seconds }.min() ?? (e.time - e.event.at.seconds)
     }
 
     // MARK: - Time
