@@ -33,7 +33,7 @@ struct ChaosBenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Comma-separated sections to run (default: all).") var only: String?
     @Option(name: .long, help: "Repetitions per figure (default 5, --quick 2).") var reps: Int?
     @Option(name: .long, help: "Repetitions of each timing-fidelity scenario (default 1: each lasts ~2 min at scale 1).") var fidelityReps: Int?
-    @Option(name: .long, help: "Repetitions of each fault injection (default: max(reps, 5); --quick 3). A half-cluster partition of 32 hosts is one iptables-restore per namespace (32) each way.") var faultReps: Int?
+    @Option(name: .long, help: "Repetitions of each fault injection (default: max(reps, 5); --quick 3). A half-cluster partition of 32 hosts is one iptables-restore per namespace of one side (16) each way.") var faultReps: Int?
     @Option(name: .long, help: "Cluster sizes for bring-up/teardown and simulator speed (default 8,32,64; --quick 8,32).") var sizes: String?
     @Option(name: .long, help: "Cluster sizes for timing fidelity (default 32,64; --quick 32).") var fidelitySizes: String?
     @Option(name: .long, help: "Where to write the JSON result.") var out: String = "bench.json"

@@ -238,7 +238,7 @@ struct NetnsBench {
                 // Observable: poll what can be read without a command (mountinfo, /proc/<pid>) every
                 // millisecond; rules are checked with `iptables -S` after inject returned (an exit 0 of
                 // `iptables -A` means the rule is in the kernel).
-                let observed = await Self.observe(fault, session: session, runtime: runtime, tag: plan.tag, injected: true)
+                let observed = await Self.observe(fault, plan: plan, session: session, runtime: runtime, injected: true)
                 let inEffect: ContinuousClock.Instant
                 switch observed {
                 case .polled(let at): inEffect = at
@@ -251,7 +251,7 @@ struct NetnsBench {
                     let h0 = clock.now
                     do { _ = try await session.network.heal(plan) } catch { notes.append("heal: \(error)") }
                     let hReturned = clock.now
-                    let healed = await Self.observe(fault, session: session, runtime: runtime, tag: plan.tag, injected: false)
+                    let healed = await Self.observe(fault, plan: plan, session: session, runtime: runtime, injected: false)
                     switch healed {
                     case .polled(let at): heal.append(Stopwatch.seconds(h0.duration(to: at)))
                     case .verified: heal.append(Stopwatch.seconds(h0.duration(to: hReturned)))
@@ -286,7 +286,8 @@ struct NetnsBench {
 
     enum Observation { case polled(ContinuousClock.Instant), verified, failed(String) }
 
-    static func observe(_ fault: Fault, session: NetnsBackend.Session, runtime: NodeRuntime, tag: String, injected: Bool) async -> Observation {
+    static func observe(_ fault: Fault, plan: FaultPlan, session: NetnsBackend.Session, runtime: NodeRuntime, injected: Bool) async -> Observation {
+        let tag = plan.tag
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(5)
         let layout = session.layout
@@ -310,22 +311,24 @@ struct NetnsBench {
                 // The heal bind-mounts it again.
                 return info.contains(point) != injected
             }
-        case .partition(let groups):
-            return await verifyRules(hosts: groups.flatMap { $0 }, layout: layout, tag: tag, present: injected)
-        case .isolateHost(let h, _):
-            return await verifyRules(hosts: [h], layout: layout, tag: tag, present: injected)
+        case .partition, .isolateHost:
+            // The namespaces the plan puts rules in (a partition: one side only).
+            let namespaces = plan.inject.compactMap { action -> String? in
+                if case .restore(let netns, _, _) = action { netns } else { nil }
+            }
+            return await verifyRules(namespaces: namespaces, tag: tag, present: injected)
         default:
             return .verified
         }
     }
 
-    static func verifyRules(hosts: [HostID], layout: NetnsLayout, tag: String, present: Bool) async -> Observation {
+    static func verifyRules(namespaces: [String], tag: String, present: Bool) async -> Observation {
         let runner = ProcessCommandRunner()
-        for host in layout.hosts where hosts.contains(host.id) {
-            guard let out = try? await runner.run(["ip", "netns", "exec", host.netns, "iptables", "-w", "5", "-S", NetnsPlanner.inboundChain], timeout: .seconds(10), input: nil) else {
-                return .failed("iptables -S failed in \(host.netns)")
+        for netns in namespaces {
+            guard let out = try? await runner.run(["ip", "netns", "exec", netns, "iptables", "-w", "5", "-S", NetnsPlanner.inboundChain], timeout: .seconds(10), input: nil) else {
+                return .failed("iptables -S failed in \(netns)")
             }
-            if out.stdout.contains(tag) != present { return .failed("rule \(tag) \(present ? "missing" : "still present") in \(host.netns)") }
+            if out.stdout.contains(tag) != present { return .failed("rule \(tag) \(present ? "missing" : "still present") in \(netns)") }
         }
         return .verified
     }

@@ -9,8 +9,8 @@ public enum NetnsAction: Hashable, Sendable {
     /// (`ip -n <netns> -batch -`: several `ip` commands in one process).
     case runWithInput([String], input: String)
     /// Apply iptables `rules` (each `-A|-D|-N <chain> ...` as argv words, no table) to the filter
-    /// table of `netns` in one `ip netns exec <netns> iptables-restore -w <wait> --noflush`:
-    /// atomic, all rules or none. See ``restoreCommand`` and ``equivalentArgv``.
+    /// table of `netns` in one `nsenter --net=/run/netns/<netns> iptables-restore -w <wait>
+    /// --noflush`: atomic, all rules or none. See ``restoreCommand`` and ``equivalentArgv``.
     case restore(netns: String, wait: Int, rules: [[String]])
     /// Write `contents` to `path` on the machine (cgroup control files, node control files).
     case writeFile(path: String, contents: String)
@@ -42,7 +42,10 @@ public enum NetnsAction: Hashable, Sendable {
     public var restoreCommand: (argv: [String], input: String)? {
         guard case .restore(let netns, let wait, let rules) = self else { return nil }
         let lines = ["*filter"] + rules.map { $0.map(Self.restoreWord).joined(separator: " ") } + ["COMMIT", ""]
-        return (["ip", "netns", "exec", netns, "iptables-restore", "-w", "\(wait)", "--noflush"], lines.joined(separator: "\n"))
+        // nsenter enters the network namespace only; `ip netns exec` also unshares the mount
+        // namespace and remounts /sys, which iptables does not need (5 ms instead of 11 per
+        // restore here; a fault's latency is its slowest namespace's restore).
+        return (["nsenter", "--net=\(NetnsPlanner.netnsRunDirectory)/\(netns)", "iptables-restore", "-w", "\(wait)", "--noflush"], lines.joined(separator: "\n"))
     }
 
     /// The action as single commands: a command's argv; a restore's rules one

@@ -90,7 +90,8 @@ struct NetnsActionExecutor: Sendable {
                 throw NetnsError(code: error.code == .timedOut ? .timeout : .command, message: error.description, command: error)
             }
             // The namespace itself is gone: so are its rules.
-            if error.stderr.lowercased().contains("cannot open network namespace") { return 1 }
+            let stderr = error.stderr.lowercased()
+            if stderr.contains("cannot open network namespace") || stderr.contains("cannot open \(NetnsPlanner.netnsRunDirectory)/") { return 1 }
         }
         let single = action.equivalentArgv
         for argv in single { try await run(argv, goneIsFine: true) }

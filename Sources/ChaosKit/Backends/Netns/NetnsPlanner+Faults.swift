@@ -13,7 +13,8 @@ extension NetnsPlanner {
 
     /// How to inject and heal `fault` on `layout`.
     ///
-    /// Network faults are DROP rules in the target host namespaces' `HAC-IN`/`HAC-OUT` chains,
+    /// Network faults are DROP rules in the target host namespaces' `HAC-IN`/`HAC-OUT` chains
+    /// (for a partition, in the namespaces of one side only: the smaller group of each pair),
     /// each tagged `-m comment --comment hac-<run>-s<step>` so that the heal deletes exactly
     /// its own rules: one ``NetnsAction/restore(netns:wait:rules:)`` per namespace (`-A` lines
     /// to inject, `-D` to heal), which the network runs concurrently; the journaled undo is
@@ -57,13 +58,18 @@ extension NetnsPlanner {
         switch fault {
         case .partition(let groups):
             let resolved = try groups.map { (group) throws(NetnsPlanError) in try group.map { (id) throws(NetnsPlanError) in try host(id, layout) } }
+            // Every packet between two groups passes through a namespace of each, so the rules
+            // of one side cut both directions. The smaller group of each pair carries them: a
+            // 16|16 partition of 32 hosts changes 16 namespaces, not 32.
             var pairs: [Rule] = []
-            for (g, group) in resolved.enumerated() {
-                let others = resolved.enumerated().filter { $0.offset != g }.flatMap(\.element)
-                for member in group {
-                    for other in others {
-                        pairs.append(rule(member, Self.inboundChain, ["-s", other.address]))
-                        pairs.append(rule(member, Self.outboundChain, ["-d", other.address]))
+            for i in resolved.indices {
+                for j in resolved.indices where j > i {
+                    let (side, other) = resolved[j].count < resolved[i].count ? (resolved[j], resolved[i]) : (resolved[i], resolved[j])
+                    for member in side {
+                        for peer in other {
+                            pairs.append(rule(member, Self.inboundChain, ["-s", peer.address]))
+                            pairs.append(rule(member, Self.outboundChain, ["-d", peer.address]))
+                        }
                     }
                 }
             }
@@ -73,11 +79,16 @@ extension NetnsPlanner {
         case .partitionOneWay(let from, let to):
             let senders = try from.map { (id) throws(NetnsPlanError) in try host(id, layout) }
             let receivers = try to.map { (id) throws(NetnsPlanError) in try host(id, layout) }
+            // One side suffices here too: the senders' outbound rules, or the receivers' inbound
+            // rules when there are fewer receivers.
             var pairs: [Rule] = []
-            for sender in senders {
+            if receivers.count < senders.count {
                 for receiver in receivers {
-                    pairs.append(rule(sender, Self.outboundChain, ["-d", receiver.address]))
-                    pairs.append(rule(receiver, Self.inboundChain, ["-s", sender.address]))
+                    for sender in senders { pairs.append(rule(receiver, Self.inboundChain, ["-s", sender.address])) }
+                }
+            } else {
+                for sender in senders {
+                    for receiver in receivers { pairs.append(rule(sender, Self.outboundChain, ["-d", receiver.address])) }
                 }
             }
             let (inject, heal) = rules(pairs)
