@@ -131,6 +131,42 @@ struct NetnsBench {
         if !failures.isEmpty {
             report.add(section: "compose", what: "failures during bring-up/teardown", unit: "", samples: [], note: failures.prefix(5).joined(separator: "; "))
         }
+        await eventStreamStop()
+    }
+
+    /// How long an idle Docker event subscription takes to end after `stop()` (the compose
+    /// backend stops its stream at teardown; the test only asserts that it ends).
+    mutating func eventStreamStop() async {
+        let engine = DockerEngine()
+        var samples: [Double] = []
+        var notes: [String] = []
+        for _ in 0..<max(reps, 5) {
+            let stream = engine.events(label: "hachaos.bench=idle-stream")
+            try? await Task.sleep(for: .milliseconds(300))
+            guard !stream.isFinished else {
+                notes.append("the subscription ended by itself: \(stream.failure.map { "\($0)" } ?? "no error")")
+                continue
+            }
+            let clock = ContinuousClock()
+            let start = clock.now
+            stream.stop()
+            let ended = await withTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    for await _ in stream.events {}
+                    return true
+                }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(10))
+                    return false
+                }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            if ended { samples.append(Stopwatch.seconds(start.duration(to: clock.now)) * 1000) } else { notes.append("not ended 10 s after stop()") }
+        }
+        report.add(section: "compose", what: "Docker event stream: stop() of an idle subscription until it ends", unit: "ms", samples: samples,
+                   note: notes.isEmpty ? nil : Array(Set(notes)).joined(separator: "; "))
     }
 
     // MARK: - Steady state

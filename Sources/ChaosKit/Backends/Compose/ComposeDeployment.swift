@@ -127,20 +127,24 @@ actor ComposeDeployment {
                 try await self.run(["ip", "netns", "attach", handle, String(state.pid)])
             }
         }
-        for (chain, hook) in [(NetnsPlanner.inboundChain, "INPUT"), (NetnsPlanner.outboundChain, "OUTPUT")] {
-            let name = "\(handle)/\(chain)"
-            let create: () async throws -> Void = {
-                try await self.run(self.planner.iptables(handle, ["-N", chain]))
-                try await self.run(self.planner.iptables(handle, ["-A", hook, "-j", chain]))
-            }
-            if isJournaled(.chain, name) {
-                try await create()
-            } else {
-                try await plan(JournalResource(kind: .chain, name: name, undo: [
-                    planner.iptables(handle, ["-D", hook, "-j", chain]), planner.iptables(handle, ["-F", chain]), planner.iptables(handle, ["-X", chain]),
-                ]), create)
-            }
+        // Both chains and their jumps in one iptables-restore (as on netns); each chain is
+        // journaled before it exists, with its own undo.
+        let chains = [(NetnsPlanner.inboundChain, "INPUT"), (NetnsPlanner.outboundChain, "OUTPUT")]
+        let restore = NetnsAction.restore(netns: handle, wait: planner.iptablesWaitSeconds,
+                                          rules: chains.map { ["-N", $0.0] } + chains.map { ["-A", $0.1, "-j", $0.0] })
+        var seqs: [Int] = []
+        for (chain, hook) in chains where !isJournaled(.chain, "\(handle)/\(chain)") {
+            seqs.append(try await journalPlan(JournalResource(kind: .chain, name: "\(handle)/\(chain)", undo: [
+                planner.iptables(handle, ["-D", hook, "-j", chain]), planner.iptables(handle, ["-F", chain]), planner.iptables(handle, ["-X", chain]),
+            ])))
         }
+        guard let (argv, input) = restore.restoreCommand else { return }
+        do {
+            try await runner.runChecked(argv, timeout: commandTimeout, input: Data(input.utf8))
+        } catch {
+            throw NodeClusterError(message: error.description)
+        }
+        for seq in seqs { try? await journal.markCreated(seq) }
     }
 
     /// `kind/name` of every resource journaled so far (a host's container and its namespace
