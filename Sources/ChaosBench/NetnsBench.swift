@@ -150,19 +150,7 @@ struct NetnsBench {
             let clock = ContinuousClock()
             let start = clock.now
             stream.stop()
-            let ended = await withTaskGroup(of: Bool.self) { group in
-                group.addTask {
-                    for await _ in stream.events {}
-                    return true
-                }
-                group.addTask {
-                    try? await Task.sleep(for: .seconds(10))
-                    return false
-                }
-                let first = await group.next() ?? false
-                group.cancelAll()
-                return first
-            }
+            let ended = await stream.awaitEnd(within: .seconds(10))
             if ended { samples.append(Stopwatch.seconds(start.duration(to: clock.now)) * 1000) } else { notes.append("not ended 10 s after stop()") }
         }
         report.add(section: "compose", what: "Docker event stream: stop() of an idle subscription until it ends", unit: "ms", samples: samples,

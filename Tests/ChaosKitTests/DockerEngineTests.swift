@@ -194,20 +194,8 @@ extension DockerEngineTests {
             let clock = ContinuousClock()
             let start = clock.now
             stream.stop()
-            let ended = await withTaskGroup(of: Bool.self) { group in
-                group.addTask {
-                    for await _ in stream.events {}
-                    return true
-                }
-                group.addTask {
-                    // Only a hang detector: a stream that ignores stop() never ends.
-                    try? await Task.sleep(for: .seconds(30))
-                    return false
-                }
-                let first = await group.next() ?? false
-                group.cancelAll()
-                return first
-            }
+            // Only a hang detector: a stream that ignores stop() never ends.
+            let ended = await stream.awaitEnd(within: .seconds(30))
             print("event stream: stop noticed after \(clock.now - start)")
             #expect(ended, "the stream did not end within 30 s of stop()")
             #expect(stream.isFinished)

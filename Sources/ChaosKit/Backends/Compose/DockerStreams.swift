@@ -121,6 +121,25 @@ public final class DockerEventStream: Sendable {
     /// Ends the subscription; idempotent.
     public func stop() { control.stop() }
 
+    /// Drains ``events`` until the stream finishes; `false` when it has not finished within
+    /// `limit` (a stream that ignores ``stop()`` would otherwise hang its caller for good).
+    public func awaitEnd(within limit: Duration) async -> Bool {
+        let events = events
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await _ in events {}
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
     /// Whether the subscription has ended (stopped, ended by the daemon, or failed) and
     /// ``events`` has finished or is about to.
     public var isFinished: Bool { control.isFinished }
