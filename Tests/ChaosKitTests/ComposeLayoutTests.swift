@@ -63,6 +63,8 @@ import Testing
         #expect(text.contains("    internal: true\n"))
         #expect(text.contains("        - subnet: \"198.18.156.0/24\"\n          gateway: \"198.18.156.254\"\n"))
         #expect(text.contains("        ipv4_address: \"198.18.156.13\"\n"))
+        // The same fixed MAC as the harness gives the container (02:ac + the address).
+        #expect(text.contains("        ipv4_address: \"198.18.156.13\"\n    mac_address: \"02:ac:c6:12:9c:0d\"\n"))
         #expect(text.contains("    read_only: true\n"))
         // docker-compose interpolates `$`: the shell's "$@" must be written "$$@".
         #expect(text.contains("\"exec \\\"$$@\\\" >>\\\"$$0\\\" 2>&1\""))

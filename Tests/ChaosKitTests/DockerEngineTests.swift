@@ -27,6 +27,8 @@ extension DockerEngineTests {
                 readonlyRootfs: true, init_: true, capAdd: ["NET_ADMIN"], memoryBytes: 1 << 26, pidsLimit: 64,
                 sysctls: ["net.core.somaxconn": "256"], autoRemove: true, network: .init(name: "net1", ipv4: "198.19.250.10")
             )
+            var withMAC = spec
+            withMAC.macAddress = "02:ac:c6:13:fa:0a"
             let golden = """
                 {"Cmd":["/bin/busybox","sleep","1"],"Entrypoint":["/init"],"Env":["A=1"],\
                 "HostConfig":{"AutoRemove":true,"Binds":["/a:/b:ro"],"CapAdd":["NET_ADMIN"],"Init":true,"Memory":67108864,\
@@ -36,6 +38,9 @@ extension DockerEngineTests {
                 "StopSignal":"SIGTERM","StopTimeout":3,"WorkingDir":"/w"}
                 """
             #expect(try json(spec) == golden)
+            // Keys are sorted: MacAddress sits between Labels and NetworkingConfig.
+            #expect(try json(withMAC) == golden.replacingOccurrences(
+                of: "\"Labels\":{\"hachaos.run\":\"x\"},", with: "\"Labels\":{\"hachaos.run\":\"x\"},\"MacAddress\":\"02:ac:c6:13:fa:0a\","))
         }
 
         @Test func minimalContainerSpecOmitsUnsetOptionals() throws {

@@ -309,11 +309,44 @@ private func inMount(_ host: String, _ arguments: String) -> [String] {
 
     // MARK: - Bring-up and tear-down
 
+    @Test func bringUp_64Hosts_everyNamespaceKnowsEveryOtherAddressAsAPermanentNeighbour() throws {
+        let hosts = (1...64).map { (HostID("host-\($0)"), [DatastoreID("ds-1")]) }
+        let layout = try NetnsLayout(runID: goldenRun, hosts: hosts, datastores: ["ds-1"], runDirectory: "/r", subnetIndex: 300)
+        let all = [layout.bridgeAddress] + layout.endpoints.map(\.address)
+        // MACs are unique, unicast and locally administered (first octet 0x02).
+        let macs = [layout.bridgeMAC] + layout.endpoints.map(\.mac)
+        #expect(Set(macs).count == macs.count)
+        #expect(macs.allSatisfy { $0.hasPrefix("02:ac:c6:13:2c:") && $0.count == 17 })
+        #expect(NetnsLayout.mac(of: "198.19.44.74") == "02:ac:c6:13:2c:4a")
+        let batches = planner.bringUp(layout).flatMap(\.actions).compactMap { action -> (String, String)? in
+            guard case .runWithInput(let argv, let input) = action, argv.count == 5, argv[3] == "-batch" else { return nil }
+            return (argv[2], input)
+        }
+        #expect(batches.count == 66)
+        for (netns, input) in batches {
+            let me = try #require(layout.endpoints.first { $0.netns == netns })
+            let neighbours = input.split(separator: "\n").filter { $0.hasPrefix("neigh replace ") }
+            #expect(neighbours.count == all.count - 1, "\(netns)")
+            for address in all where address != me.address {
+                #expect(neighbours.contains("neigh replace \(address) lladdr \(NetnsLayout.mac(of: address)) dev eth0 nud permanent"), "\(netns) → \(address)")
+            }
+        }
+    }
+
     @Test func bringUp_oneHost_goldenSteps() throws {
         let layout = try NetnsLayout(runID: goldenRun, hosts: [("host-1", ["ds-1"])], datastores: ["ds-1"], runDirectory: "/r")
         let steps = planner.bringUp(layout)
+        // Every other address of the run (bridge .254, gateway .1, controller .2, host .11) is a
+        // permanent neighbour with its fixed MAC, 02:ac + the address in hex (198.18.156 = c6:12:9c).
+        let neighbours = [("198.18.156.254", "02:ac:c6:12:9c:fe"), ("198.18.156.1", "02:ac:c6:12:9c:01"),
+                          ("198.18.156.2", "02:ac:c6:12:9c:02"), ("198.18.156.11", "02:ac:c6:12:9c:0b")]
         func batch(_ netns: String, _ address: String) -> NetnsAction {
-            .runWithInput(["ip", "-n", netns, "-batch", "-"], input: "link set lo up\naddr add \(address)/24 dev eth0\nlink set eth0 up\n")
+            let neigh = neighbours.filter { $0.0 != address }.map { "neigh replace \($0.0) lladdr \($0.1) dev eth0 nud permanent\n" }.joined()
+            return .runWithInput(["ip", "-n", netns, "-batch", "-"], input: "link set lo up\naddr add \(address)/24 dev eth0\nlink set eth0 up\n" + neigh)
+        }
+        func veth(_ node: String, _ mac: String) -> NetnsAction {
+            .run(["ip", "link", "add", "haca3f09c\(node)", "up", "master", "haca3f09cbr", "type", "veth",
+                  "peer", "name", "eth0", "address", mac, "netns", "hac-a3f09c-\(node)"])
         }
         let golden: [NetnsAction] = [
             .run(["mkdir", "-p", "-m", "0755", "/run/hachaos"]),
@@ -337,16 +370,16 @@ private func inMount(_ host: String, _ arguments: String) -> [String] {
             .run(["mkdir", "/sys/fs/cgroup/freezer/hachaos/a3f09c/controller", "/sys/fs/cgroup/pids/hachaos/a3f09c/controller", "/sys/fs/cgroup/memory/hachaos/a3f09c/controller"]),
             .writeFile(path: "/sys/fs/cgroup/pids/hachaos/a3f09c/controller/pids.max", contents: "\(layout.limits.pids)"),
             .writeFile(path: "/sys/fs/cgroup/memory/hachaos/a3f09c/controller/memory.limit_in_bytes", contents: "\(layout.limits.memoryBytes)"),
-            .run(["ip", "link", "add", "name", "haca3f09cbr", "up", "type", "bridge"]),
+            .run(["ip", "link", "add", "name", "haca3f09cbr", "address", "02:ac:c6:12:9c:fe", "up", "type", "bridge"]),
             .run(["ip", "addr", "add", "198.18.156.254/24", "dev", "haca3f09cbr"]),
             .run(["ip", "netns", "add", "hac-a3f09c-gw"]),
             .run(["ip", "netns", "add", "hac-a3f09c-vc"]),
             .run(["ip", "netns", "add", "hac-a3f09c-h1"]),
-            .run(["ip", "link", "add", "haca3f09cgw", "up", "master", "haca3f09cbr", "type", "veth", "peer", "name", "eth0", "netns", "hac-a3f09c-gw"]),
+            veth("gw", "02:ac:c6:12:9c:01"),
             batch("hac-a3f09c-gw", "198.18.156.1"),
-            .run(["ip", "link", "add", "haca3f09cvc", "up", "master", "haca3f09cbr", "type", "veth", "peer", "name", "eth0", "netns", "hac-a3f09c-vc"]),
+            veth("vc", "02:ac:c6:12:9c:02"),
             batch("hac-a3f09c-vc", "198.18.156.2"),
-            .run(["ip", "link", "add", "haca3f09ch1", "up", "master", "haca3f09cbr", "type", "veth", "peer", "name", "eth0", "netns", "hac-a3f09c-h1"]),
+            veth("h1", "02:ac:c6:12:9c:0b"),
             batch("hac-a3f09c-h1", "198.18.156.11"),
             // Both chains and their jumps in one iptables-restore --noflush.
             .restore(netns: "hac-a3f09c-h1", wait: 5, rules: [["-N", "HAC-IN"], ["-N", "HAC-OUT"], ["-A", "INPUT", "-j", "HAC-IN"], ["-A", "OUTPUT", "-j", "HAC-OUT"]]),

@@ -127,6 +127,15 @@ actor ComposeDeployment {
                 try await self.run(["ip", "netns", "attach", handle, String(state.pid)])
             }
         }
+        // Every other container of the run as a permanent neighbour (as on netns): no ARP, and
+        // nothing counted against the machine-wide ARP table limit that a 64-host election
+        // overflows (NetnsLayout.mac(of:)). The entries go with the container's namespace.
+        let neighbours = layout.services.filter { $0.name != name }.map { "neigh replace \($0.address) lladdr \($0.mac) dev eth0 nud permanent\n" }
+        do {
+            try await runner.runChecked(["ip", "-n", handle, "-batch", "-"], timeout: commandTimeout, input: Data(neighbours.joined().utf8))
+        } catch {
+            throw NodeClusterError(message: error.description)
+        }
         // Both chains and their jumps in one iptables-restore (as on netns); each chain is
         // journaled before it exists, with its own undo.
         let chains = [(NetnsPlanner.inboundChain, "INPUT"), (NetnsPlanner.outboundChain, "OUTPUT")]

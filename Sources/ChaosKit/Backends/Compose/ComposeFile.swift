@@ -3,7 +3,7 @@ import HACore
 
 /// Renders a ``ComposeLayout`` as a Compose file that Debian's `docker-compose` 1.29.2 reads
 /// (file format 2.4: `internal` networks with an explicit IPAM subnet and gateway, fixed
-/// `ipv4_address`, `read_only`, `tmpfs`, `mem_limit`, `pids_limit`, `stop_signal`).
+/// `ipv4_address`, `mac_address`, `read_only`, `tmpfs`, `mem_limit`, `pids_limit`, `stop_signal`).
 ///
 /// Every scalar is written as a JSON string, which is valid YAML and needs no further quoting;
 /// `$` is doubled, since docker-compose interpolates variables.
@@ -36,6 +36,7 @@ public enum ComposeFile {
             out.append("    networks:")
             out.append("      \(q(layout.networkName)):")
             out.append("        ipv4_address: \(q(service.address))")
+            out.append("    mac_address: \(q(service.mac))")
             out.append("    labels:")
             for (key, value) in service.labels.sorted(by: { $0.key < $1.key }) { out.append("      \(q(key)): \(q(value))") }
             out.append("    stop_signal: \(q(service.stopSignal))")

@@ -16,6 +16,8 @@ public struct ComposeService: Hashable, Sendable {
     public var command: [String]
     /// IPv4 address on the run's network.
     public var address: String
+    /// The fixed MAC address of its interface (``NetnsLayout/mac(of:)``, as on netns).
+    public var mac: String { NetnsLayout.mac(of: address) }
     /// `source:target[:ro]` bind mounts (absolute paths on both sides).
     public var binds: [String]
     /// tmpfs mounts: path → options.
@@ -163,6 +165,7 @@ public struct ComposeLayout: Hashable, Sendable {
         spec.pidsLimit = Int64(limits.pids)
         spec.networkMode = networkName
         spec.network = ContainerSpec.NetworkAttachment(name: networkName, ipv4: service.address)
+        spec.macAddress = service.mac
         spec.logDriver = "none"
         return spec
     }

@@ -34,6 +34,9 @@ public struct ContainerSpec: Sendable, Encodable, Hashable {
     public var hostname: String?
     /// `nil` = the image's.
     public var workingDir: String?
+    /// `MacAddress` (API ≤ 1.43: a container-config key): the MAC of the container's network
+    /// interface; `nil` = the daemon's choice.
+    public var macAddress: String?
     /// The signal `stop` sends first (`"SIGTERM"`); `nil` = the image's.
     public var stopSignal: String?
     /// Seconds `stop` waits before SIGKILL when the caller gives none.
@@ -97,7 +100,7 @@ public struct ContainerSpec: Sendable, Encodable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case image = "Image", cmd = "Cmd", entrypoint = "Entrypoint", env = "Env", labels = "Labels", hostname = "Hostname"
-        case workingDir = "WorkingDir", stopSignal = "StopSignal", stopTimeout = "StopTimeout"
+        case workingDir = "WorkingDir", stopSignal = "StopSignal", stopTimeout = "StopTimeout", macAddress = "MacAddress"
         case hostConfig = "HostConfig", networkingConfig = "NetworkingConfig"
     }
 
@@ -136,6 +139,7 @@ public struct ContainerSpec: Sendable, Encodable, Hashable {
         try c.encode(labels, forKey: .labels)
         try c.encodeIfPresent(hostname, forKey: .hostname)
         try c.encodeIfPresent(workingDir, forKey: .workingDir)
+        try c.encodeIfPresent(macAddress, forKey: .macAddress)
         try c.encodeIfPresent(stopSignal, forKey: .stopSignal)
         try c.encodeIfPresent(stopTimeout, forKey: .stopTimeout)
         var host = c.nestedContainer(keyedBy: HostConfigKeys.self, forKey: .hostConfig)

@@ -47,6 +47,9 @@ public struct NetnsLayout: Hashable, Sendable {
             self.veth = veth
             self.address = address
         }
+
+        /// The MAC address of the namespace's `eth0`: ``NetnsLayout/mac(of:)`` of its address.
+        public var mac: String { NetnsLayout.mac(of: address) }
     }
 
     /// One ESX-like host of the run.
@@ -165,6 +168,26 @@ public struct NetnsLayout: Hashable, Sendable {
     public var controller: Endpoint { Endpoint(netns: "\(runID.prefix)-vc", veth: "\(runID.interfacePrefix)vc", address: Self.address(subnetIndex: subnetIndex, host: 2)) }
     /// Gateway, controller, then the hosts.
     public var endpoints: [Endpoint] { [gateway, controller] + hosts.map(\.endpoint) }
+    /// The bridge's MAC address (set explicitly: a bridge otherwise takes its lowest port's).
+    public var bridgeMAC: String { Self.mac(of: bridgeAddress) }
+
+    /// The fixed MAC address of an address on the management network: `02:ac:` and the four
+    /// bytes of the IPv4 address (locally administered, unicast; unique wherever the address is).
+    ///
+    /// Every namespace of a run knows every other one's MAC as a permanent neighbour entry
+    /// (``NetnsPlanner/bringUp(_:)``), so no ARP is needed on the management network. The kernel's
+    /// ARP table is one for the whole machine (`net.ipv4.neigh.default.gc_thresh3`, 1,024 entries
+    /// by default, counted over all namespaces); an election among 64 hosts needs 64 × 63 entries,
+    /// and past the limit the kernel drops datagrams ("neighbor table overflow"), which split a
+    /// 64-host cluster into up to 19 masters. Permanent entries are exempt from that count.
+    public static func mac(of address: String) -> String {
+        let octets = address.split(separator: ".").compactMap { UInt8($0) }
+        let bytes: [UInt8] = [0x02, 0xAC] + (octets.count == 4 ? octets : [0, 0, 0, 0])
+        return bytes.map { byte in
+            let hex = String(byte, radix: 16)
+            return hex.count == 1 ? "0" + hex : hex
+        }.joined(separator: ":")
+    }
 
     /// The host with id `id`.
     public func host(_ id: HostID) -> Host? { hosts.first { $0.id == id } }

@@ -126,7 +126,7 @@ public struct NetnsPlanner: Hashable, Sendable {
         steps.append(NetnsStep(
             journal: .plan(JournalResource(kind: .link, name: layout.bridge, undo: [["ip", "link", "del", layout.bridge]])),
             actions: [
-                .run(["ip", "link", "add", "name", layout.bridge, "up", "type", "bridge"]),
+                .run(["ip", "link", "add", "name", layout.bridge, "address", layout.bridgeMAC, "up", "type", "bridge"]),
                 .run(["ip", "addr", "add", "\(layout.bridgeAddress)/\(NetnsLayout.prefixLength)", "dev", layout.bridge]),
             ]
         ))
@@ -145,19 +145,26 @@ public struct NetnsPlanner: Hashable, Sendable {
                 group: index == 0 ? nil : "network-namespaces"
             ))
         }
+        // Every address on the management network with its fixed MAC (NetnsLayout.mac(of:)).
+        let neighbours = [(layout.bridgeAddress, layout.bridgeMAC)] + layout.endpoints.map { ($0.address, $0.mac) }
         for endpoint in layout.endpoints {
             let eth = NetnsLayout.innerInterface
             steps.append(NetnsStep(
                 journal: .plan(JournalResource(kind: .link, name: endpoint.veth, undo: [["ip", "link", "del", endpoint.veth]])),
                 actions: [
-                    .run(["ip", "link", "add", endpoint.veth, "up", "master", layout.bridge, "type", "veth", "peer", "name", eth, "netns", endpoint.netns]),
-                    // In the namespace, one `ip` for all three; only the connected /24 route:
-                    // no default route, no NAT.
-                    .runWithInput(["ip", "-n", endpoint.netns, "-batch", "-"], input: [
+                    .run(["ip", "link", "add", endpoint.veth, "up", "master", layout.bridge, "type", "veth",
+                          "peer", "name", eth, "address", endpoint.mac, "netns", endpoint.netns]),
+                    // In the namespace, one `ip` for all of it; only the connected /24 route:
+                    // no default route, no NAT. Every other address of the run is a permanent
+                    // neighbour: no ARP, and nothing counted against the machine-wide ARP table
+                    // limit that a 64-host election overflows (NetnsLayout.mac(of:)).
+                    .runWithInput(["ip", "-n", endpoint.netns, "-batch", "-"], input: ([
                         "link set lo up",
                         "addr add \(endpoint.address)/\(NetnsLayout.prefixLength) dev \(eth)",
                         "link set \(eth) up",
-                    ].map { $0 + "\n" }.joined()),
+                    ] + neighbours.filter { $0.0 != endpoint.address }.map { address, mac in
+                        "neigh replace \(address) lladdr \(mac) dev \(eth) nud permanent"
+                    }).map { $0 + "\n" }.joined()),
                 ],
                 group: "veth"
             ))
