@@ -75,10 +75,12 @@ let package = Package(
         // The system libcurl, and non-variadic C wrappers over it for the Docker Engine client.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "CurlShim", dependencies: ["CCurl"]),
+        // setns(2) for the command runner (spawning straight into a network namespace).
+        .target(name: "NetnsShim"),
         // Scenarios, checker, backends, reports.
         .target(
             name: "ChaosKit",
-            dependencies: ["HACore", "HASim", "HAWire", "HostKit", "CurlShim", .product(name: "Yams", package: "Yams")],
+            dependencies: ["HACore", "HASim", "HAWire", "HostKit", "CurlShim", "NetnsShim", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         .target(name: "HATestKit", dependencies: ["HACore", "HASim", "ChaosKit"], swiftSettings: swiftSettings),

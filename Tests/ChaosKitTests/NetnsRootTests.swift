@@ -156,6 +156,15 @@ extension RootNetnsTests {
                 let routes = try await run.runner.runChecked(["ip", "-n", h1.netns, "route", "show"]).stdout
                 #expect(!routes.contains("default") && routes.contains(run.layout.subnet))
 
+                // `nsenter --net=… program` runs the program in that namespace (spawned there
+                // by the runner, without nsenter): it sees h1's address, the machine does not.
+                let ours = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")
+                let inH1 = try await run.runner.runChecked(["nsenter", "--net=/run/netns/\(h1.netns)", "ip", "-br", "-4", "addr", "show", "dev", "eth0"]).stdout
+                #expect(inH1.contains(h1.address + "/24"))
+                let h1Namespace = try await run.runner.runChecked(["nsenter", "--net=/run/netns/\(h1.netns)", "readlink", "/proc/self/ns/net"]).stdout
+                #expect(h1Namespace != ours + "\n" && h1Namespace.hasPrefix("net:["))
+                #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net") == ours)
+
                 // Partition {h1} | {h2, h3}: h1 loses h2, keeps the gateway; heal restores.
                 let partition = try await run.inject(.partition(groups: [["host-1"], ["host-2", "host-3"]]), step: 1)
                 #expect(try await !run.ping(from: h1.netns, h2.address))

@@ -1,4 +1,5 @@
 import Foundation
+import NetnsShim
 import Synchronization
 
 #if canImport(Glibc)
@@ -47,13 +48,59 @@ public final class ChildProcess: Sendable {
     /// Starts `executable` with `argv` (argv[0] included) and `environment`.
     ///
     /// SIGPIPE is reset to its default and the signal mask cleared in the child.
-    /// - Throws: ``CommandError`` `.launchFailed` with the `posix_spawn` error.
+    /// - Parameter networkNamespace: an open descriptor of a network namespace (`/run/netns/…`):
+    ///   the child starts in it, as under `nsenter --net=…` but without nsenter's own exec. The
+    ///   spawn happens on a thread of its own that joins the namespace first and ends with the
+    ///   spawn, so no other code of the harness ever runs in the namespace.
+    /// - Throws: ``CommandError`` `.launchFailed` with the `posix_spawn` (or `setns`) error.
     public static func spawn(
         executable: String, argv: [String], environment: [String: String],
-        stdin: Stream = .null, stdout: Stream = .null, stderr: Stream = .null
+        stdin: Stream = .null, stdout: Stream = .null, stderr: Stream = .null, networkNamespace: Int32? = nil
     ) throws(CommandError) -> ChildProcess {
-        try spawnLock.withLock { (_) throws(CommandError) -> ChildProcess in
-            try spawnUnlocked(executable: executable, argv: argv, environment: environment, stdin: stdin, stdout: stdout, stderr: stderr)
+        let child = try spawnLock.withLock { (_) throws(CommandError) -> ChildProcess in
+            guard let networkNamespace else {
+                return try spawnUnlocked(executable: executable, argv: argv, environment: environment, stdin: stdin, stdout: stdout, stderr: stderr)
+            }
+            return try onThread(inNetworkNamespace: networkNamespace, argv: argv) { () throws(CommandError) -> ChildProcess in
+                try spawnUnlocked(executable: executable, argv: argv, environment: environment, stdin: stdin, stdout: stdout, stderr: stderr)
+            }
+        }
+        // From the caller's thread: a waiter started on the namespace thread would live on in
+        // the node's namespace until the child is reaped.
+        child.startWaiter()
+        return child
+    }
+
+    /// The outcome of a spawn on another thread (the semaphore orders the write before the read).
+    private final class SpawnOutcome: @unchecked Sendable {
+        var value: Result<ChildProcess, CommandError>?
+    }
+
+    /// Runs `body` on a new thread that first joined the network namespace `fd` (`setns(2)` moves
+    /// only the calling thread; a child spawned from it inherits the thread's namespace).
+    private static func onThread(
+        inNetworkNamespace fd: Int32, argv: [String], _ body: @escaping @Sendable () throws(CommandError) -> ChildProcess
+    ) throws(CommandError) -> ChildProcess {
+        let outcome = SpawnOutcome()
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            if hac_setns_net(fd) != 0 {
+                outcome.value = .failure(CommandError(code: .launchFailed, argv: argv, message: "setns: \(String(cString: strerror(errno)))"))
+            } else {
+                do throws(CommandError) {
+                    outcome.value = .success(try body())
+                } catch {
+                    outcome.value = .failure(error)
+                }
+            }
+            done.signal()
+        }
+        thread.start()
+        done.wait()
+        switch outcome.value {
+        case .success(let child): return child
+        case .failure(let error): throw error
+        case nil: throw CommandError(code: .launchFailed, argv: argv, message: "spawn thread ended without an outcome")
         }
     }
 
@@ -116,9 +163,7 @@ public final class ChildProcess: Sendable {
         guard rc == 0 else {
             throw CommandError(code: .launchFailed, argv: argv, message: "posix_spawn \(executable): \(String(cString: strerror(rc)))")
         }
-        let child = ChildProcess(pid: pid)
-        child.startWaiter()
-        return child
+        return ChildProcess(pid: pid)
     }
 
     /// `pipe()` with close-on-exec on both ends, under the spawn lock.

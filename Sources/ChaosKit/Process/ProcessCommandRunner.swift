@@ -30,13 +30,37 @@ public struct ProcessCommandRunner: CommandRunner {
 
     private static let ignoreSIGPIPE: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
+    /// `nsenter --net=<file> [--] <program> <args>…`, with nothing else, as the namespace file and
+    /// the program's argv: ``run(_:timeout:input:)`` carries it out without nsenter, spawning
+    /// the program straight into the namespace (``ChildProcess/spawn(executable:argv:environment:stdin:stdout:stderr:networkNamespace:)``).
+    /// That is all nsenter does with `--net` alone, and it saves nsenter's own exec: 1.2 of the
+    /// 2.4 ms of CPU that one namespace's `iptables-restore` of a partition cost here, and a
+    /// half-cluster partition of 32 hosts restores 16 namespaces. The argv stays the data that
+    /// goldens, journals and logs show.
+    public static func networkNamespaceCommand(_ argv: [String]) -> (namespace: String, argv: [String])? {
+        guard argv.count >= 3, argv[0] == "nsenter", argv[1].hasPrefix("--net="), argv[1].count > 6 else { return nil }
+        let rest = argv[2] == "--" ? Array(argv[3...]) : Array(argv[2...])
+        guard let program = rest.first, !program.isEmpty, !program.hasPrefix("-") else { return nil }
+        return (String(argv[1].dropFirst(6)), rest)
+    }
+
     public func run(_ argv: [String], timeout: Duration, input: Data?) async throws(CommandError) -> CommandResult {
-        guard let program = argv.first, !program.isEmpty else {
+        let inNamespace = Self.networkNamespaceCommand(argv)
+        let childArgv = inNamespace?.argv ?? argv
+        guard let program = childArgv.first, !program.isEmpty else {
             throw CommandError(code: .launchFailed, argv: argv, message: "empty argv")
         }
         guard let executable = Self.resolve(program) else {
             throw CommandError(code: .launchFailed, argv: argv, message: "\(program) not found in PATH")
         }
+        var namespaceFD: Int32?
+        if let path = inNamespace?.namespace {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            // nsenter's own failure, word for word (CommandError.isAlreadyGone and the executor read it).
+            guard fd >= 0 else { return CommandResult(status: 1, stdout: "", stderr: "nsenter: cannot open \(path): \(String(cString: strerror(errno)))\n") }
+            namespaceFD = fd
+        }
+        defer { if let namespaceFD { _ = close(namespaceFD) } }
         if let input, input.count > Self.inputLimit {
             throw CommandError(code: .launchFailed, argv: argv, message: "input of \(input.count) bytes exceeds \(Self.inputLimit)")
         }
@@ -64,8 +88,9 @@ public struct ProcessCommandRunner: CommandRunner {
         let child: ChildProcess
         do {
             child = try ChildProcess.spawn(
-                executable: executable, argv: argv, environment: environment,
-                stdin: stdinPipe.map { .descriptor($0.read) } ?? .null, stdout: .descriptor(out.write), stderr: .descriptor(err.write)
+                executable: executable, argv: childArgv, environment: environment,
+                stdin: stdinPipe.map { .descriptor($0.read) } ?? .null, stdout: .descriptor(out.write), stderr: .descriptor(err.write),
+                networkNamespace: namespaceFD
             )
         } catch {
             for fd in [out.read, out.write, err.read, err.write, stdinPipe?.read ?? -1, stdinPipe?.write ?? -1] where fd >= 0 { _ = close(fd) }
