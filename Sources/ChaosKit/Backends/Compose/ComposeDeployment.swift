@@ -286,7 +286,7 @@ actor ComposeDeployment {
 
     private func startEvents() {
         let path = layout.netns.runDirectory + "/docker-events.jsonl"
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         eventLog = FileHandle(forWritingAtPath: path)
         let stream = engine.events(label: "\(ComposeLayout.runLabel)=\(layout.runID.rawValue)")
         self.stream = stream
