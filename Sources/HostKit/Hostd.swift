@@ -83,6 +83,8 @@ public actor Hostd {
     let logger: Logger
     private let clock = ContinuousClock()
     private var entries: [VMID: Entry] = [:]
+    /// The cluster configuration as last decoded, with the identity of the file it came from.
+    private var clusterConfigCache: (identity: FileIdentity, config: ClusterConfig)?
     private var outcomes: [String: PowerOnOutcome] = [:]
     private var subscribers: [Int: AsyncStream<String>.Continuation] = [:]
     private var nextSubscriber = 0
@@ -133,6 +135,17 @@ public actor Hostd {
         return HostdResponse(id: request.id, ok: failure == nil, reason: failure)
     }
 
+    /// The cluster configuration file, decoded again only when the file changed (the agent
+    /// replaces it by rename: a new inode, size or mtime). Every power-on reads it, and decoding
+    /// it each time was 1.9 % of the machine's CPU in a 32-host × 4-VM bring-up.
+    func clusterConfig() throws(HostKitError) -> ClusterConfig {
+        let identity = FileIdentity(path: configuration.clusterConfigPath)
+        if let identity, let cached = clusterConfigCache, cached.identity == identity { return cached.config }
+        let config = try configuration.loadClusterConfig()
+        clusterConfigCache = identity.map { ($0, config) }
+        return config
+    }
+
     /// Starts `vm` and waits until it holds its lock.
     ///
     /// - Returns: `nil` on success, else the failure reason.
@@ -141,7 +154,7 @@ public actor Hostd {
         let config: VMConfig
         var terminateOnPDL = false
         do {
-            let cluster = try configuration.loadClusterConfig()
+            let cluster = try clusterConfig()
             guard let found = cluster.vm(vm) else { return "unknown vm" }
             config = found
             terminateOnPDL = cluster.terminateVMOnPDL
@@ -425,7 +438,7 @@ public actor Hostd {
                 FileOps.remove(path)
                 continue
             }
-            let datastore = (try? configuration.loadClusterConfig().vm(record.vm)?.homeDatastore) ?? nil
+            let datastore = (try? clusterConfig().vm(record.vm)?.homeDatastore) ?? nil
             let alive = ProcessControl.isRunning(pid: record.pid, commandLineContains: record.instance)
             entries[record.vm] = Entry(
                 vm: record.vm, instance: record.instance, pid: record.pid,
@@ -505,5 +518,25 @@ public actor Hostd {
         } catch {
             logger.error("cannot write ground truth", metadata: ["ha.error": "\(error)"])
         }
+    }
+}
+
+/// What tells one version of a file from another without reading it: device, inode, size and
+/// modification time (`stat(2)`); `nil` when the file cannot be stat'ed.
+struct FileIdentity: Hashable, Sendable {
+    var device: UInt64
+    var inode: UInt64
+    var size: Int64
+    var modifiedSeconds: Int
+    var modifiedNanoseconds: Int
+
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        modifiedSeconds = Int(info.st_mtim.tv_sec)
+        modifiedNanoseconds = Int(info.st_mtim.tv_nsec)
     }
 }

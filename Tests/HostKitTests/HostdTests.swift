@@ -50,6 +50,31 @@ struct HostdTests {
         }
     }
 
+    @Test func hostd_whenTheAgentReplacesTheClusterConfiguration_powersOnWhatTheNewOneLists() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.cleanUp() }
+        let node = try TestNode(sandbox)
+        _ = try await node.startHostd()
+        try await node.client.withConnection { (connection: HostdConnection) async throws in
+            // hostd keeps the decoded configuration until the file changes.
+            #expect(try await connection.request(.powerOn, vm: "vm-01", reason: "initial").ok)
+            let unknown = try await connection.request(.powerOn, vm: "vm-03", reason: "initial")
+            #expect(!unknown.ok && unknown.reason == "unknown vm")
+            // The agent writes a new version and renames it over the old one (a new inode).
+            let cluster = ClusterConfig(
+                version: 2, hosts: [HostConfig(id: node.host, datastores: ["ds-1"])],
+                vms: [VMConfig(id: "vm-01", homeDatastore: "ds-1"), VMConfig(id: "vm-03", homeDatastore: "ds-1")]
+            )
+            try sandbox.write(String(decoding: try JSONEncoder().encode(cluster), as: UTF8.self), to: "node/config/.clusterconfig.json.tmp")
+            #expect(rename(sandbox.path("node/config/.clusterconfig.json.tmp"), node.paths.clusterConfig) == 0)
+            let added = try await connection.request(.powerOn, vm: "vm-03", reason: "initial")
+            #expect(added.ok, "\(added)")
+            #expect(node.lock("vm-03") != nil)
+            let removed = try await connection.request(.powerOn, vm: "vm-02", reason: "initial")
+            #expect(!removed.ok && removed.reason == "unknown vm")
+        }
+    }
+
     @Test func hostd_shutdownResetCrashAndLockedFile_reportReasons() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.cleanUp() }

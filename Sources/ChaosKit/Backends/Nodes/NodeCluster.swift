@@ -200,7 +200,7 @@ public final class NodeCluster: @unchecked Sendable {
                     try await Task.sleep(for: .milliseconds(200))
                     continue
                 }
-                throw NodeClusterError(message: "initial power-on of \(vm) on \(host) failed: \(response.reason)")
+                throw NodeClusterError(message: "initial power-on of \(vm) on \(host) failed: \(response.reason ?? "no reason given")")
             } catch let error as NodeClusterError {
                 throw error
             } catch {
