@@ -28,13 +28,23 @@ public enum FileOps {
     ///   - limit: At most this many bytes are returned.
     /// - Returns: The content, `.missing` when only the file is absent, or `.failed`.
     public static func read(_ path: String, limit: Int = defaultReadLimit) -> ReadResult {
+        readWithIdentity(path, limit: limit).result
+    }
+
+    /// ``read(_:limit:)``, plus the identity of the file that was read (`fstat` of the same
+    /// descriptor, so the two always belong to one version of the file).
+    static func readWithIdentity(_ path: String, limit: Int = defaultReadLimit) -> (result: ReadResult, identity: FileIdentity?) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             let error = Glibc.errno
-            if error == ENOENT, isDirectory(parent(of: path)) { return .missing }
-            return .failed(errno: error)
+            if error == ENOENT, isDirectory(parent(of: path)) { return (.missing, nil) }
+            return (.failed(errno: error), nil)
         }
         defer { close(fd) }
+        return (readAll(fd, limit: limit), FileIdentity(fd: fd))
+    }
+
+    private static func readAll(_ fd: Int32, limit: Int) -> ReadResult {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while bytes.count < limit {

@@ -54,8 +54,26 @@ public struct HostdConfiguration: Sendable, Hashable {
         try Self.load(ClusterConfig.self, from: clusterConfigPath)
     }
 
+    /// Reads the cluster configuration file with the identity of the version read (see
+    /// `Hostd.clusterConfig()`, which decodes again only when the identity changes).
+    func readClusterConfig() -> (result: FileOps.ReadResult, identity: FileIdentity?) {
+        FileOps.readWithIdentity(clusterConfigPath, limit: Self.configLimit)
+    }
+
+    /// Decodes what ``readClusterConfig()`` read.
+    func decodeClusterConfig(_ result: FileOps.ReadResult) throws(HostKitError) -> ClusterConfig {
+        try Self.decode(ClusterConfig.self, result, path: clusterConfigPath)
+    }
+
+    /// The largest configuration file read.
+    static let configLimit = 16 << 20
+
     private static func load<T: Decodable>(_ type: T.Type, from path: String) throws(HostKitError) -> T {
-        switch FileOps.read(path, limit: 16 << 20) {
+        try decode(type, FileOps.read(path, limit: configLimit), path: path)
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, _ result: FileOps.ReadResult, path: String) throws(HostKitError) -> T {
+        switch result {
         case .content(let bytes):
             do {
                 return try JSONDecoder().decode(type, from: Data(bytes))

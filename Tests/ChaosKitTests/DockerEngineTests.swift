@@ -156,12 +156,14 @@ extension DockerEngineTests {
 
 // MARK: - Live
 
-extension DockerEngineTests {
+extension RootNetnsTests {
     /// Against the machine's dockerd; every resource is named (`hac-<run>-test…`) and labelled
     /// (`hachaos.run=<run>`) with one run id, journaled before it exists (so `chaos clean` removes
-    /// it after a crash of the test process), and removed whatever happens.
-    @Suite(.serialized, .enabled("no Docker daemon at /var/run/docker.sock") { await DockerEngine().ping() })
-    struct Live {
+    /// it after a crash of the test process), and removed whatever happens. In the serialized
+    /// root suite: its live journal in the machine's journal folder would otherwise make a
+    /// concurrent reaper test keep the shared folders that the test then expects gone.
+    @Suite(.enabled("no Docker daemon at /var/run/docker.sock") { await DockerEngine().ping() })
+    struct DockerEngineLiveTests {
         let engine = DockerEngine()
         let runID = RunID.random()
         var run: String { runID.rawValue }

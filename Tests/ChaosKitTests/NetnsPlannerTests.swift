@@ -54,6 +54,16 @@ private func inMount(_ host: String, _ arguments: String) -> [String] {
         try planner.faultCommands(fault, step: step, layout: goldenLayout(), runtime: goldenRuntime)
     }
 
+    /// The link of host `i` (of the golden layout: subnet 198.18.156, hosts .11-.13) up again in
+    /// one `ip -batch`, with the permanent neighbour entries that taking it down deleted.
+    private func linkUp(_ i: Int) -> NetnsAction {
+        let others = ["254", "1", "2", "11", "12", "13"].filter { $0 != "\(10 + i)" }.map { octet -> String in
+            let hex = String(Int(octet)!, radix: 16)
+            return "neigh replace 198.18.156.\(octet) lladdr 02:ac:c6:12:9c:\(hex.count == 1 ? "0" + hex : hex) dev eth0 nud permanent\n"
+        }
+        return .runWithInput(["ip", "-n", "hac-a3f09c-h\(i)", "-batch", "-"], input: "link set eth0 up\n" + others.joined())
+    }
+
     private func plan(_ fault: Fault, step: Int = 7) throws -> FaultPlan {
         try planner.faultPlan(fault, step: step, layout: goldenLayout(), runtime: goldenRuntime)
     }
@@ -232,15 +242,14 @@ private func inMount(_ host: String, _ arguments: String) -> [String] {
             // A powered-off host answers nothing, not even ICMP from its namespace's kernel.
             .run(["ip", "-n", "hac-a3f09c-h1", "link", "set", "eth0", "down"]),
         ])
-        #expect(fault.heal == [.run(["ip", "-n", "hac-a3f09c-h1", "link", "set", "eth0", "up"]), .startNode("host-1")])
+        #expect(fault.heal == [linkUp(1), .startNode("host-1")])
     }
 
     @Test func shutdownHost_isAMarkerForTheBackend() throws {
         let fault = try plan(.shutdownHost("host-2"))
         let down = ["ip", "-n", "hac-a3f09c-h2", "link", "set", "eth0", "down"]
-        let up = ["ip", "-n", "hac-a3f09c-h2", "link", "set", "eth0", "up"]
         #expect(fault.inject == [.shutdownHost("host-2"), .run(down)])
-        #expect(fault.heal == [.run(up), .startNode("host-2")])
+        #expect(fault.heal == [linkUp(2), .startNode("host-2")])
     }
 
     @Test func freezeHost_writesTheFreezerState() throws {
@@ -253,6 +262,7 @@ private func inMount(_ host: String, _ arguments: String) -> [String] {
     @Test func restartHost_powersOffThenStartsTheNodeAtOnce() throws {
         let fault = try plan(.restartHost("host-2"))
         #expect(fault.inject.count == 8 && fault.inject.last == .startNode("host-2"))
+        #expect(Array(fault.inject.suffix(3)) == [.run(["ip", "-n", "hac-a3f09c-h2", "link", "set", "eth0", "down"]), linkUp(2), .startNode("host-2")])
         #expect(fault.heal.isEmpty)
     }
 

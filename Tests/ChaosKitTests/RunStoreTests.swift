@@ -75,7 +75,7 @@ private func corpusFile(_ name: String) -> String { CorpusSimTests.root.appendin
         }
         let first = try line(.electionStarted, wall: 1001)
         let second = try line(.roleChanged(.master), wall: 1016)
-        FileManager.default.createFile(atPath: file, contents: first + second.prefix(10))
+        #expect(FileManager.default.createFile(atPath: file, contents: first + second.prefix(10)))
         let tail = EvidenceTail()
         let one = tail.newEvents(files: [file, dir + "/missing.jsonl"], startWall: 1000)
         #expect(one.map(\.event.kind) == [.electionStarted])

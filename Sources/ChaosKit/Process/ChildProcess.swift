@@ -49,63 +49,27 @@ public final class ChildProcess: Sendable {
     ///
     /// SIGPIPE is reset to its default and the signal mask cleared in the child.
     /// - Parameter networkNamespace: an open descriptor of a network namespace (`/run/netns/…`):
-    ///   the child starts in it, as under `nsenter --net=…` but without nsenter's own exec. The
-    ///   spawn happens on a thread of its own that joins the namespace first and ends with the
-    ///   spawn, so no other code of the harness ever runs in the namespace.
+    ///   the child starts in it, as under `nsenter --net=…` but without nsenter's own exec
+    ///   (`hac_posix_spawn_in_netns`: a thread of its own joins the namespace, spawns, and is
+    ///   joined before this returns, so no code of the harness ever runs in the namespace).
     /// - Throws: ``CommandError`` `.launchFailed` with the `posix_spawn` (or `setns`) error.
     public static func spawn(
         executable: String, argv: [String], environment: [String: String],
         stdin: Stream = .null, stdout: Stream = .null, stderr: Stream = .null, networkNamespace: Int32? = nil
     ) throws(CommandError) -> ChildProcess {
         let child = try spawnLock.withLock { (_) throws(CommandError) -> ChildProcess in
-            guard let networkNamespace else {
-                return try spawnUnlocked(executable: executable, argv: argv, environment: environment, stdin: stdin, stdout: stdout, stderr: stderr)
-            }
-            return try onThread(inNetworkNamespace: networkNamespace, argv: argv) { () throws(CommandError) -> ChildProcess in
-                try spawnUnlocked(executable: executable, argv: argv, environment: environment, stdin: stdin, stdout: stdout, stderr: stderr)
-            }
+            try spawnUnlocked(
+                executable: executable, argv: argv, environment: environment, stdin: stdin, stdout: stdout, stderr: stderr,
+                networkNamespace: networkNamespace
+            )
         }
-        // From the caller's thread: a waiter started on the namespace thread would live on in
-        // the node's namespace until the child is reaped.
         child.startWaiter()
         return child
     }
 
-    /// The outcome of a spawn on another thread (the semaphore orders the write before the read).
-    private final class SpawnOutcome: @unchecked Sendable {
-        var value: Result<ChildProcess, CommandError>?
-    }
-
-    /// Runs `body` on a new thread that first joined the network namespace `fd` (`setns(2)` moves
-    /// only the calling thread; a child spawned from it inherits the thread's namespace).
-    private static func onThread(
-        inNetworkNamespace fd: Int32, argv: [String], _ body: @escaping @Sendable () throws(CommandError) -> ChildProcess
-    ) throws(CommandError) -> ChildProcess {
-        let outcome = SpawnOutcome()
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            if hac_setns_net(fd) != 0 {
-                outcome.value = .failure(CommandError(code: .launchFailed, argv: argv, message: "setns: \(String(cString: strerror(errno)))"))
-            } else {
-                do throws(CommandError) {
-                    outcome.value = .success(try body())
-                } catch {
-                    outcome.value = .failure(error)
-                }
-            }
-            done.signal()
-        }
-        thread.start()
-        done.wait()
-        switch outcome.value {
-        case .success(let child): return child
-        case .failure(let error): throw error
-        case nil: throw CommandError(code: .launchFailed, argv: argv, message: "spawn thread ended without an outcome")
-        }
-    }
-
     private static func spawnUnlocked(
-        executable: String, argv: [String], environment: [String: String], stdin: Stream, stdout: Stream, stderr: Stream
+        executable: String, argv: [String], environment: [String: String], stdin: Stream, stdout: Stream, stderr: Stream,
+        networkNamespace: Int32?
     ) throws(CommandError) -> ChildProcess {
         var opened: [Int32] = []
         defer { for fd in opened { _ = close(fd) } }
@@ -157,11 +121,16 @@ public final class ChildProcess: Sendable {
         var pid: pid_t = 0
         let rc = cArgv.withUnsafeBufferPointer { argvBuffer in
             cEnv.withUnsafeBufferPointer { envBuffer in
-                posix_spawn(&pid, executable, &fileActions, &attributes, argvBuffer.baseAddress!, envBuffer.baseAddress!)
+                if let networkNamespace {
+                    hac_posix_spawn_in_netns(networkNamespace, &pid, executable, &fileActions, &attributes, argvBuffer.baseAddress!, envBuffer.baseAddress!)
+                } else {
+                    posix_spawn(&pid, executable, &fileActions, &attributes, argvBuffer.baseAddress!, envBuffer.baseAddress!)
+                }
             }
         }
         guard rc == 0 else {
-            throw CommandError(code: .launchFailed, argv: argv, message: "posix_spawn \(executable): \(String(cString: strerror(rc)))")
+            let call = networkNamespace == nil ? "posix_spawn" : "posix_spawn in a network namespace"
+            throw CommandError(code: .launchFailed, argv: argv, message: "\(call) \(executable): \(String(cString: strerror(rc)))")
         }
         return ChildProcess(pid: pid)
     }

@@ -80,7 +80,7 @@ public struct ComposeBackend: ClusterBackend {
     public static func writeFiles(layout: ComposeLayout, cluster: NodeCluster, bugs: Set<FDM.Bug>, limits: NetnsLayout.Limits, header: [String]) throws {
         try cluster.prepareFiles(bugs: bugs)
         if !layout.manual {
-            for host in cluster.cluster.hosts { FileManager.default.createFile(atPath: cluster.paths(host.id).controlDirectory + "/" + holdFileName, contents: nil) }
+            for host in cluster.cluster.hosts { _ = FileManager.default.createFile(atPath: cluster.paths(host.id).controlDirectory + "/" + holdFileName, contents: nil) }
         }
         try FileManager.default.createDirectory(atPath: layout.controllerDirectory, withIntermediateDirectories: true)
         try JSONEncoder().encode(cluster.cluster).write(to: URL(fileURLWithPath: layout.controllerDirectory + "/clusterconfig.json"), options: .atomic)

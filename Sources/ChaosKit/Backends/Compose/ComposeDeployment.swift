@@ -111,6 +111,15 @@ actor ComposeDeployment {
             throw NodeClusterError(message: "container \(name) is not running after start (exit code \(info.state?.exitCode ?? -1))")
         }
         initPIDs[name] = state.pid
+        // Every host holds every container's fixed MAC as a permanent neighbour: a daemon that
+        // gave a container another MAC (Docker 25.0.0-25.0.2 lost configured MACs on restart,
+        // moby#47146) would cut it off without a word, so it is an error here.
+        if let service = layout.services.first(where: { $0.name == name }) {
+            let actual = info.networks[layout.networkName]?.macAddress.lowercased() ?? ""
+            guard actual == service.mac else {
+                throw NodeClusterError(message: "container \(name) has MAC '\(actual)' on \(layout.networkName), not the fixed \(service.mac) the other nodes' neighbour entries name")
+            }
+        }
         guard let service = layout.services.first(where: { $0.name == name }), service.role == .host,
               let host = service.host.flatMap(layout.netns.host) else { return }
         // `ip netns attach` makes /run/netns a bind mount of itself on first use (shared, as on netns).

@@ -182,7 +182,9 @@ public struct NetnsLayout: Hashable, Sendable {
     /// 64-host cluster into up to 19 masters. Permanent entries are exempt from that count.
     public static func mac(of address: String) -> String {
         let octets = address.split(separator: ".").compactMap { UInt8($0) }
-        let bytes: [UInt8] = [0x02, 0xAC] + (octets.count == 4 ? octets : [0, 0, 0, 0])
+        // Layouts only make dotted IPv4 addresses; anything else would give two nodes one MAC.
+        precondition(octets.count == 4, "not an IPv4 address: \(address)")
+        let bytes: [UInt8] = [0x02, 0xAC] + octets
         return bytes.map { byte in
             let hex = String(byte, radix: 16)
             return hex.count == 1 ? "0" + hex : hex

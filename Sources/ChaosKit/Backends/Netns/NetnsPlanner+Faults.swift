@@ -183,12 +183,12 @@ extension NetnsPlanner {
             // namespace's kernel would still answer ICMP and the master would see "agent down").
             let target = try host(id, layout)
             return plan(nil, killCgroup(layout.freezerCgroup(target.id)) + [.run(Self.link(target, up: false))],
-                        [.run(Self.link(target, up: true)), .startNode(target.id)])
+                        [Self.linkUp(target, layout), .startNode(target.id)])
 
         case .shutdownHost(let id):
             let target = try host(id, layout)
             return plan(nil, [.shutdownHost(target.id), .run(Self.link(target, up: false))],
-                        [.run(Self.link(target, up: true)), .startNode(target.id)])
+                        [Self.linkUp(target, layout), .startNode(target.id)])
 
         case .freezeHost(let id):
             let target = try host(id, layout)
@@ -201,7 +201,7 @@ extension NetnsPlanner {
 
         case .restartHost(let id):
             let target = try host(id, layout)
-            return plan(nil, killCgroup(layout.freezerCgroup(target.id)) + [.run(Self.link(target, up: false)), .run(Self.link(target, up: true)), .startNode(target.id)], [])
+            return plan(nil, killCgroup(layout.freezerCgroup(target.id)) + [.run(Self.link(target, up: false)), Self.linkUp(target, layout), .startNode(target.id)], [])
 
         case .rogueHost:
             // The rogue runs in the controller's namespace (on the management bridge); the
@@ -267,5 +267,13 @@ extension NetnsPlanner {
     /// `ip -n <ns> link set eth0 up|down`: a host's network goes with its power.
     static func link(_ host: NetnsLayout.Host, up: Bool) -> [String] {
         ["ip", "-n", host.netns, "link", "set", NetnsLayout.innerInterface, up ? "up" : "down"]
+    }
+
+    /// The link up again with the permanent neighbour entries put back, in one `ip -batch`: taking
+    /// a link down deletes every neighbour entry on it, permanent ones included, so a host that
+    /// was powered off would otherwise go back to ARP (and count against the machine-wide limit).
+    static func linkUp(_ host: NetnsLayout.Host, _ layout: NetnsLayout) -> NetnsAction {
+        .runWithInput(["ip", "-n", host.netns, "-batch", "-"],
+                      input: (["link set \(NetnsLayout.innerInterface) up"] + neighbourLines(of: host.endpoint, in: layout)).map { $0 + "\n" }.joined())
     }
 }

@@ -145,8 +145,6 @@ public struct NetnsPlanner: Hashable, Sendable {
                 group: index == 0 ? nil : "network-namespaces"
             ))
         }
-        // Every address on the management network with its fixed MAC (NetnsLayout.mac(of:)).
-        let neighbours = [(layout.bridgeAddress, layout.bridgeMAC)] + layout.endpoints.map { ($0.address, $0.mac) }
         for endpoint in layout.endpoints {
             let eth = NetnsLayout.innerInterface
             steps.append(NetnsStep(
@@ -162,9 +160,7 @@ public struct NetnsPlanner: Hashable, Sendable {
                         "link set lo up",
                         "addr add \(endpoint.address)/\(NetnsLayout.prefixLength) dev \(eth)",
                         "link set \(eth) up",
-                    ] + neighbours.filter { $0.0 != endpoint.address }.map { address, mac in
-                        "neigh replace \(address) lladdr \(mac) dev \(eth) nud permanent"
-                    }).map { $0 + "\n" }.joined()),
+                    ] + Self.neighbourLines(of: endpoint, in: layout)).map { $0 + "\n" }.joined()),
                 ],
                 group: "veth"
             ))
@@ -181,6 +177,15 @@ public struct NetnsPlanner: Hashable, Sendable {
             ))
         }
         return steps
+    }
+
+    /// `neigh replace <address> lladdr <mac> dev eth0 nud permanent` for every other address of
+    /// the run (bridge, gateway, controller, hosts), each with its fixed MAC (``NetnsLayout/mac(of:)``).
+    static func neighbourLines(of endpoint: NetnsLayout.Endpoint, in layout: NetnsLayout) -> [String] {
+        let all = [(layout.bridgeAddress, layout.bridgeMAC)] + layout.endpoints.map { ($0.address, $0.mac) }
+        return all.filter { $0.0 != endpoint.address }.map { address, mac in
+            "neigh replace \(address) lladdr \(mac) dev \(NetnsLayout.innerInterface) nud permanent"
+        }
     }
 
     // MARK: - Tear-down
