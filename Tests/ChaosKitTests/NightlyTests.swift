@@ -97,6 +97,53 @@ import Testing
         #expect(ScheduleGenerator.isAvailable(.killVM, in: state))
         state.controllerDown = true
         #expect(!ScheduleGenerator.isAvailable(.controllerDown, in: state))
+        #expect(ScheduleGenerator.isAvailable(.rogueHost, in: state))
+        state.rogueHost = true
+        #expect(!ScheduleGenerator.isAvailable(.rogueHost, in: state), "one rogue at a time")
+    }
+
+    /// `rogueHost` is drawn on a stream of its own: with it allowed, every seed's other steps
+    /// are exactly those drawn without it; about ``ScheduleGenerator/rogueChance`` of the seeds
+    /// get one rogue, injected with one of the drawn faults and healed when that fault heals or
+    /// settles (inside its episode, so no quiet period has a rogue, and the schedule still ends
+    /// with its full final quiet period); `rogueHost` alone always
+    /// gets one, at the first fault time.
+    @Test func generator_rogueHost_joinsOneFault_andLeavesTheRestOfTheScheduleAsItWas() throws {
+        let others = ScheduleGenerator.Kind.allCases.filter { $0 != .rogueHost }
+        var withRogue = 0
+        let seeds = UInt64(1)...400
+        for seed in seeds {
+            let options = ScheduleGenerator.Options(hosts: 2 + Int(seed % 5))
+            var withoutOptions = options
+            withoutOptions.kinds = others
+            let all = ScheduleGenerator.scenario(seed: seed, options: options)
+            let without = ScheduleGenerator.scenario(seed: seed, options: withoutOptions)
+            let rogues = all.steps.filter { $0.fault == .rogueHost }
+            #expect(all.steps.filter { $0.fault != .rogueHost } == without.steps, "seed \(seed): the rogue changed the other steps")
+            #expect(rogues.count <= 1, "seed \(seed): \(rogues.count) rogues")
+            guard let rogue = rogues.first else {
+                #expect(all == without, "seed \(seed): no rogue, yet the scenario differs")
+                continue
+            }
+            withRogue += 1
+            let heal = try #require(rogue.healAt, "seed \(seed): the rogue is never healed")
+            #expect(without.steps.contains { $0.at == rogue.at && ($0.healAt ?? $0.at + ScheduleGenerator.settleTime) == heal },
+                    "seed \(seed): the rogue over [\(rogue.at), \(heal)) matches no drawn fault")
+            // Joined to a kill or reboot at the end, it heals when that one settles: the final
+            // quiet period starts after it.
+            #expect(all.duration >= without.duration && all.duration - heal >= options.finalQuietPeriod - 1,
+                    "seed \(seed): the rogue healed at \(heal) in a \(all.duration) s schedule")
+            #expect(all.description.contains("rogueHost"))
+        }
+        // 30 % of 400 seeds is 120; the binomial standard deviation is about 9.
+        #expect((85...155).contains(withRogue), "\(withRogue) of \(seeds.count) seeds have a rogue")
+        for seed in UInt64(1)...20 {
+            let options = ScheduleGenerator.Options(kinds: [.rogueHost])
+            let alone = ScheduleGenerator.scenario(seed: seed, options: options)
+            #expect(alone.steps.map(\.fault) == [.rogueHost], "seed \(seed): \(alone.steps.map(\.fault))")
+            #expect(alone.steps.first?.at == options.firstFaultAt)
+            #expect((alone.steps.first?.healAt ?? 0) > options.firstFaultAt)
+        }
     }
 
     // MARK: - Signatures

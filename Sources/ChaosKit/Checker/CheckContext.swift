@@ -347,6 +347,22 @@ struct CheckContext {
         return true
     }
 
+    /// Whether `a` and `b` could talk at every moment of `[from, to]`. Connectivity changes only
+    /// when a fault starts or ends or a host's power changes, so it is checked at `from` and at
+    /// each such instant inside the span.
+    func couldTalkThroughout(_ a: HostID, _ b: HostID, from: Double, to: Double) -> Bool {
+        var instants: Set<Double> = [from, to]
+        for f in faults {
+            instants.insert(f.injectedAt)
+            if let healed = f.healedAt { instants.insert(healed) }
+        }
+        for p in history.hostPower {
+            instants.insert(p.start)
+            if let end = p.end { instants.insert(end) }
+        }
+        return instants.filter { $0 >= from && $0 <= to }.allSatisfy { canTalk(a, b, at: $0) }
+    }
+
     /// Whether `host` was under packet loss at `t` (connectivity then is uncertain).
     func isLossy(_ host: HostID, at t: Double) -> Bool {
         activeFaults(at: t).contains { if case .packetLoss(let h, _) = $0.fault { h == host } else { false } }

@@ -175,6 +175,17 @@ extension Invariants {
                 f.note("\(winner) elected itself alone at \(c.at(t))")
                 continue
             }
+            // The winner passes over a candidate it has not heard for half the host timeout
+            // (the stale-candidate reading, FDMInstance+Election): one cut off from it in that
+            // span may have been passed over rightly, though they can talk again at the end
+            // (found by chaos nightly, seed 2112: an isolation healed 11 ms before the election
+            // ended).
+            let staleSpan = c.run(model: c.modelSeconds(c.history.settings.hostTimeout) / 2)
+            let cutOff = participants.filter { $0 != winner && !c.couldTalkThroughout($0, winner, from: t - staleSpan, to: t) }
+            if !cutOff.isEmpty {
+                f.note("election won by \(winner) at \(c.at(t)): \(cutOff.map(\.rawValue).joined(separator: ", ")) cut off from it within the last \(fmt(c.model(staleSpan))) s (a stale candidate is passed over): not judged")
+                continue
+            }
             var reported: Int?
             for other in c.events where other.event.host == winner && abs(other.time - t) <= slack {
                 if case .electionWon(let n) = other.event.kind { reported = n }

@@ -19,6 +19,8 @@ extension ScheduleGenerator {
         public var networkWide = false
         /// The controller is down.
         public var controllerDown = false
+        /// A rogue node is on the management network.
+        public var rogueHost = false
         /// Faults in force (including settling instantaneous ones).
         public var active = 0
 
@@ -46,6 +48,7 @@ extension ScheduleGenerator {
             switch step.fault {
             case .partition, .partitionOneWay, .managementNetworkOutage: state.networkWide = true
             case .controllerDown: state.controllerDown = true
+            case .rogueHost: state.rogueHost = true
             default: state.faultedHosts.formUnion(step.fault.hostsNamed)
             }
         }
@@ -63,6 +66,8 @@ extension ScheduleGenerator {
             !state.networkWide && state.faultedHosts.isEmpty
         case .controllerDown:
             !state.controllerDown
+        case .rogueHost:
+            !state.rogueHost
         case .killVM:
             true
         case .isolate, .isolateWithStorage, .dropIsolationAddress, .packetLoss:
@@ -170,7 +175,33 @@ extension ScheduleGenerator {
         case .packetLoss: return .packetLoss(host, probability: ((0.1 + rng.unit() * 0.6) * 100).rounded() / 100)
         case .restartHost: return .restartHost(host)
         case .controllerDown: return .controllerDown
+        case .rogueHost: return .rogueHost
         }
+    }
+
+    /// The chance that a seed's schedule has a rogue node, when ``Kind/rogueHost`` is allowed
+    /// with other kinds (alone, every schedule has one).
+    public static let rogueChance = 0.3
+
+    /// A rogue node for `seed`'s schedule, drawn on a stream of its own (the seed mixed with a
+    /// constant) so that the timeline of every seed is the same with or without it. It joins one
+    /// of the drawn faults: injected with it and healed when it heals (or settles), so it lies
+    /// inside that fault's episode and never reaches into a quiet period. Without other faults it
+    /// is alone, at the first fault time, for a length drawn around the seed's mean.
+    /// - Returns: the step and where it goes in `steps` (kept in time order), or `nil`.
+    static func drawRogue(seed: UInt64, steps: [FaultStep], swarm: Swarm, options: Options) -> (step: FaultStep, index: Int)? {
+        guard options.kinds.contains(.rogueHost) else { return nil }
+        var rng = SeededGenerator(seed: seed ^ 0x726F_6775_6548_6F73)  // "rogueHos"
+        let alone = options.kinds == [.rogueHost]
+        guard alone || rng.unit() < rogueChance else { return nil }
+        guard !steps.isEmpty else {
+            let at = options.firstFaultAt
+            return (FaultStep(at: at, fault: .rogueHost, healAt: at + drawLength(&rng, mean: swarm.meanFaultLength)), 0)
+        }
+        let index = rng.index(steps.count)
+        let companion = steps[index]
+        let end = companion.healAt ?? companion.at + settleTime
+        return (FaultStep(at: companion.at, fault: .rogueHost, healAt: end), index + 1)
     }
 }
 

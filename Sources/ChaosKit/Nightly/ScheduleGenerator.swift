@@ -19,7 +19,12 @@ public enum ScheduleGenerator {
     public enum Kind: String, CaseIterable, Sendable, Codable {
         case powerOff, partition, partitionOneWay, isolate, isolateWithStorage, dropIsolationAddress,
              managementOutage, unmount, readOnly, killAgent, killHostd, killVM, freeze, stopAgent, packetLoss,
-             restartHost, controllerDown
+             restartHost, controllerDown, rogueHost
+
+        /// Kinds drawn by the swarm's weighted timeline. `rogueHost` is drawn apart, on a
+        /// stream of its own (``drawRogue(seed:steps:options:)``), so that adding it left the
+        /// schedule of every earlier seed as it was.
+        static let timelineKinds = allCases.filter { $0 != .rogueHost }
     }
 
     /// The invariants every generated schedule expects. Safety invariants that hold whatever
@@ -98,6 +103,8 @@ public enum ScheduleGenerator {
         public var maxConcurrent: Int
         /// Host ids straddle a digit boundary (`host-99` > `host-100` as strings).
         public var straddlingHostIDs: Bool
+        /// A rogue node forges traffic during one of the faults (``Kind/rogueHost``).
+        public var rogueHost = false
     }
 
     /// A scenario for `seed` with `hosts` hosts and `vms` VMs in total (`chaos simulate`'s schedules).
@@ -116,7 +123,11 @@ public enum ScheduleGenerator {
         let world = drawCluster(&rng, options: options)
         var swarm = drawSwarm(&rng, options: options)
         swarm.straddlingHostIDs = world.straddlingHostIDs
-        let steps = drawFaults(&rng, world: world, swarm: swarm, options: options)
+        var steps = drawFaults(&rng, world: world, swarm: swarm, options: options)
+        if let rogue = drawRogue(seed: seed, steps: steps, swarm: swarm, options: options) {
+            steps.insert(rogue.step, at: rogue.index)
+            swarm.rogueHost = true
+        }
         let lastEvent = steps.map { $0.healAt ?? $0.at }.max() ?? options.firstFaultAt
         let duration = (lastEvent + options.finalQuietPeriod).rounded()
         var expectations = options.invariants.map { Expectation.invariant($0) }
@@ -126,6 +137,7 @@ public enum ScheduleGenerator {
             }
         }
         let mix = swarm.weights.keys.sorted().map { "\($0)×\(swarm.weights[$0] ?? 1)" }.joined(separator: ",")
+            + (swarm.rogueHost ? (swarm.weights.isEmpty ? "" : ",") + "rogueHost" : "")
         let scenario = Scenario(
             name: "swarm-\(seed)",
             description: "random schedule for seed \(seed): \(mix); mean length \(Int(swarm.meanFaultLength)) s, gap \(Int(swarm.meanGap)) s, ≤\(swarm.maxConcurrent) at once",
@@ -174,8 +186,9 @@ public enum ScheduleGenerator {
     }
 
     static func drawSwarm(_ rng: inout SeededGenerator, options: Options) -> Swarm {
-        var enabled = options.kinds.filter { _ in rng.unit() < 0.5 }
-        if enabled.isEmpty, !options.kinds.isEmpty { enabled = [options.kinds[rng.index(options.kinds.count)]] }
+        let kinds = options.kinds.filter { $0 != .rogueHost }
+        var enabled = kinds.filter { _ in rng.unit() < 0.5 }
+        if enabled.isEmpty, !kinds.isEmpty { enabled = [kinds[rng.index(kinds.count)]] }
         var weights: [String: Int] = [:]
         for kind in enabled { weights[kind.rawValue] = [1, 2, 4][rng.index(3)] }
         let lengths = [15.0, 40, 120, 300]
