@@ -55,6 +55,8 @@ struct HostdTests {
         defer { sandbox.cleanUp() }
         let node = try TestNode(sandbox)
         _ = try await node.startHostd()
+        // Older than 50 ms, the first version is settled: hostd caches what it decodes of it.
+        try await Task.sleep(for: .milliseconds(100))
         try await node.client.withConnection { (connection: HostdConnection) async throws in
             // hostd keeps the decoded configuration until the file changes.
             #expect(try await connection.request(.powerOn, vm: "vm-01", reason: "initial").ok)

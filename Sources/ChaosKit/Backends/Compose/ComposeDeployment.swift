@@ -114,14 +114,12 @@ actor ComposeDeployment {
         // Every host holds every container's fixed MAC as a permanent neighbour: a daemon that
         // gave a container another MAC (Docker 25.0.0-25.0.2 lost configured MACs on restart,
         // moby#47146) would cut it off without a word, so it is an error here.
-        if let service = layout.services.first(where: { $0.name == name }) {
-            let actual = info.networks[layout.networkName]?.macAddress.lowercased() ?? ""
-            guard actual == service.mac else {
-                throw NodeClusterError(message: "container \(name) has MAC '\(actual)' on \(layout.networkName), not the fixed \(service.mac) the other nodes' neighbour entries name")
-            }
+        guard let service = layout.services.first(where: { $0.name == name }) else { return }
+        let actual = info.networks[layout.networkName]?.macAddress.lowercased() ?? ""
+        guard actual == service.mac else {
+            throw NodeClusterError(message: "container \(name) has MAC '\(actual)' on \(layout.networkName), not the fixed \(service.mac) the other nodes' neighbour entries name")
         }
-        guard let service = layout.services.first(where: { $0.name == name }), service.role == .host,
-              let host = service.host.flatMap(layout.netns.host) else { return }
+        guard service.role == .host, let host = service.host.flatMap(layout.netns.host) else { return }
         // `ip netns attach` makes /run/netns a bind mount of itself on first use (shared, as on netns).
         if !isJournaled(.mount, NetnsPlanner.netnsRunDirectory) {
             try await plan(JournalResource(kind: .mount, name: NetnsPlanner.netnsRunDirectory, undo: [["umount", NetnsPlanner.netnsRunDirectory], ["rmdir", NetnsPlanner.netnsRunDirectory]], shared: true)) {}
@@ -139,7 +137,7 @@ actor ComposeDeployment {
         // Every other container of the run as a permanent neighbour (as on netns): no ARP, and
         // nothing counted against the machine-wide ARP table limit that a 64-host election
         // overflows (NetnsLayout.mac(of:)). The entries go with the container's namespace.
-        let neighbours = layout.services.filter { $0.name != name }.map { "neigh replace \($0.address) lladdr \($0.mac) dev eth0 nud permanent\n" }
+        let neighbours = layout.services.filter { $0.name != name }.map { NetnsPlanner.neighbourLine(address: $0.address, mac: $0.mac) + "\n" }
         do {
             try await runner.runChecked(["ip", "-n", handle, "-batch", "-"], timeout: commandTimeout, input: Data(neighbours.joined().utf8))
         } catch {

@@ -183,9 +183,13 @@ public struct NetnsPlanner: Hashable, Sendable {
     /// the run (bridge, gateway, controller, hosts), each with its fixed MAC (``NetnsLayout/mac(of:)``).
     static func neighbourLines(of endpoint: NetnsLayout.Endpoint, in layout: NetnsLayout) -> [String] {
         let all = [(layout.bridgeAddress, layout.bridgeMAC)] + layout.endpoints.map { ($0.address, $0.mac) }
-        return all.filter { $0.0 != endpoint.address }.map { address, mac in
-            "neigh replace \(address) lladdr \(mac) dev \(NetnsLayout.innerInterface) nud permanent"
-        }
+        return all.filter { $0.0 != endpoint.address }.map { neighbourLine(address: $0.0, mac: $0.1) }
+    }
+
+    /// One permanent neighbour entry on a node's `eth0`, as an `ip -batch` line (no newline);
+    /// the compose backend writes the same lines into its host containers.
+    static func neighbourLine(address: String, mac: String) -> String {
+        "neigh replace \(address) lladdr \(mac) dev \(NetnsLayout.innerInterface) nud permanent"
     }
 
     // MARK: - Tear-down
